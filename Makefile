@@ -1,0 +1,141 @@
+# socklab - raw BSD sockets, learned by running them.
+#
+#   make            build every program into bin/ (libuv ones when found)
+#   make demo       a server and a client side by side
+#   make test       install Criterion if missing, build, run the whole suite
+#   make bench      measure the servers (figures, not pass/fail)
+#   make compare    blocking server and libuv server traces, side by side
+#   make clean | make install PREFIX=/usr/local DESTDIR=
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Icommon
+LDFLAGS ?=
+LDLIBS  ?=
+PREFIX  ?= /usr/local
+DESTDIR ?=
+PKG_CONFIG ?= pkg-config
+
+BIN   := bin
+BUILD := build
+
+# Every .c under server/ and client/ is one program: server/echo_server.c
+# becomes bin/echo-server. A new program needs no Makefile change.
+CORE_SRC   := $(sort $(wildcard server/*.c client/*.c))
+COMMON_SRC := $(sort $(wildcard common/*.c))
+UV_SRC     := $(sort $(wildcard libuv/*.c))
+TEST_SRC   := $(sort $(wildcard tests/*.c))
+
+prog_name = $(subst _,-,$(basename $(notdir $(1))))
+CORE_BINS := $(foreach s,$(CORE_SRC),$(BIN)/$(call prog_name,$(s)))
+UV_BINS   := $(foreach s,$(UV_SRC),$(BIN)/$(call prog_name,$(s)))
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+COMMON_LIB := $(BUILD)/libsocklab.a
+TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN   := $(BUILD)/tests/socklab-tests
+
+HAVE_UV := $(shell $(PKG_CONFIG) --exists libuv 2>/dev/null && echo yes)
+ifeq ($(HAVE_UV),yes)
+UV_CFLAGS := $(shell $(PKG_CONFIG) --cflags libuv)
+UV_LIBS   := $(shell $(PKG_CONFIG) --libs libuv)
+ALL_BINS  := $(CORE_BINS) $(UV_BINS)
+else
+ALL_BINS  := $(CORE_BINS)
+endif
+
+.PHONY: all core uv-note test check-criterion demo bench compare clean install
+.DEFAULT_GOAL := all
+
+all: $(ALL_BINS) uv-note
+
+uv-note:
+ifneq ($(HAVE_UV),yes)
+	@echo "libuv not found (pkg-config libuv): skipped $(notdir $(UV_BINS)); apt-get install libuv1-dev to build them"
+endif
+
+core: $(CORE_BINS)
+
+# -MMD -MP: each object records the headers it read, so editing a header
+# rebuilds exactly what includes it.
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(COMMON_LIB): $(COMMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# One link rule per program, generated from its source file's name.
+define core_program
+$(BIN)/$(call prog_name,$(1)): $(BUILD)/$(1:.c=.o) $(COMMON_LIB)
+	@mkdir -p $(BIN)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
+endef
+$(foreach s,$(CORE_SRC),$(eval $(call core_program,$(s))))
+
+# libuv programs: only these see libuv's headers and library.
+define uv_program
+$(BUILD)/$(1:.c=.o): CPPFLAGS += $(UV_CFLAGS)
+$(BIN)/$(call prog_name,$(1)): $(BUILD)/$(1:.c=.o) $(COMMON_LIB)
+	@mkdir -p $(BIN)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ $$(UV_LIBS) $$(LDLIBS) -o $$@
+endef
+$(foreach s,$(UV_SRC),$(eval $(call uv_program,$(s))))
+
+# ---- tests ---------------------------------------------------------------
+# The suite runs the real binaries from bin/ and reads lessons/ and the
+# sources, so it is told where the project is.
+CRITERION_CFLAGS = $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
+CRITERION_LIBS   = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
+
+$(TEST_OBJ): CPPFLAGS += $(CRITERION_CFLAGS) -DSOCKLAB_ROOT='"$(CURDIR)"' \
+	-DSOCKLAB_HAVE_UV=$(if $(HAVE_UV),1,0)
+$(TEST_BIN): $(TEST_OBJ) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CRITERION_LIBS) $(LDLIBS) -o $@
+
+# Criterion comes from the system package manager; as root we install it,
+# otherwise we say how.
+check-criterion:
+	@if ! $(PKG_CONFIG) --exists criterion 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Criterion missing: installing libcriterion-dev pkg-config"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq libcriterion-dev pkg-config >/dev/null; \
+	  else \
+	    echo "Criterion (the test framework) is missing. Install it with:"; \
+	    echo "  Debian/Ubuntu: sudo apt-get install libcriterion-dev pkg-config"; \
+	    echo "  Fedora:        sudo dnf install criterion-devel pkgconf"; \
+	    echo "  Arch:          sudo pacman -S criterion pkgconf"; \
+	    echo "  Homebrew:      brew install criterion pkg-config"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+# TEST_ARGS passes options to Criterion (e.g. --filter 'addr/*' or -j1).
+# Criterion's summary line is the last thing this prints.
+test: check-criterion
+	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	@$(TEST_BIN) $(TEST_ARGS)
+
+# ---- demos and measurements ------------------------------------------------
+demo: all
+	@sh tests/scripts/demo.sh
+
+bench: all
+	@sh tests/scripts/bench.sh
+
+compare: all
+	@sh tests/scripts/compare.sh $(if $(STRACE),--strace)
+
+# ---- housekeeping ----------------------------------------------------------
+clean:
+	rm -rf $(BIN) $(BUILD)
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin
+	cp $(ALL_BINS) $(DESTDIR)$(PREFIX)/bin/
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,29 @@
+/* fail.h - one-line errors and sysexits.h exit codes.
+ *
+ * Every error a learner sees has the same shape:
+ *   echo-server: bind 127.0.0.1:7000: Address already in use (hint)
+ * PROGRAM: WHAT: REASON, and the exit code tells a script what kind of
+ * failure it was (sysexits.h): 64 usage, 68 no such host, 69 nobody
+ * answers, 71 a system call failed, 74 the connection broke.
+ */
+#ifndef SOCKLAB_FAIL_H
+#define SOCKLAB_FAIL_H
+
+#include <sysexits.h>
+
+/* Print "PROGRAM: " + the formatted message + newline on stderr. */
+void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* warn_msg, then exit(code). */
+_Noreturn void die(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The exit code for a failed connect (69 for refused, unreachable, timed
+ * out; 71 for anything else). */
+int connect_exit_code(int err);
+
+/* A hint for a learner after a common errno, or "" when there is none
+ * (leading space included, e.g. " (another server on this port? ...)"). */
+const char *errno_hint(int err);
+
+#endif

@@ -1,0 +1,163 @@
+/* sockets.c - see sockets.h. */
+#include "sockets.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "fail.h"
+#include "signals.h"
+#include "trace.h"
+
+/* region: open-listener */
+int open_listener(const struct sockaddr_storage *addr, int backlog)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)addr;
+    char where[ADDR_TEXT_MAX];
+    int one = 1;
+
+    format_addr(sa, where, sizeof where);
+
+    /* 1. A socket is just a descriptor until we give it an address. */
+    int fd = socket(sa->sa_family, SOCK_STREAM, 0);
+    trace(fd, NULL, "uv_tcp_init", "socket(%s, SOCK_STREAM, 0)",
+          family_name(sa->sa_family));
+    if (fd < 0)
+        die(EX_OSERR, "socket: %s%s", strerror(errno), errno_hint(errno));
+
+    /* 2. Without SO_REUSEADDR, a restarted server cannot bind its port
+     * while connections from the last run sit in TIME_WAIT (about a
+     * minute). uv_tcp_bind sets the same option for the same reason. */
+    int rc = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    trace(rc, NULL, "set inside uv_tcp_bind",
+          "setsockopt(%d, SO_REUSEADDR, 1)", fd);
+    if (rc < 0)
+        die(EX_OSERR, "setsockopt SO_REUSEADDR: %s", strerror(errno));
+
+    /* 3. bind claims the address and port; port 0 lets the kernel pick. */
+    rc = bind(fd, sa, addr_len(sa));
+    trace(rc, NULL,
+          sa->sa_family == AF_INET6 ? "uv_ip6_addr + uv_tcp_bind"
+                                    : "uv_ip4_addr + uv_tcp_bind",
+          "bind(%d, %s)", fd, where);
+    if (rc < 0)
+        die(EX_OSERR, "bind %s: %s%s", where, strerror(errno),
+            errno_hint(errno));
+
+    /* 4. listen turns it into a passive socket: the kernel now completes
+     * handshakes and queues up to `backlog` connections for accept. */
+    rc = listen(fd, backlog);
+    trace(rc, NULL, "uv_listen", "listen(%d, %d)", fd, backlog);
+    if (rc < 0)
+        die(EX_OSERR, "listen %s: %s%s", where, strerror(errno),
+            errno_hint(errno));
+    return fd;
+}
+/* endregion: open-listener */
+
+/* region: say-listening */
+int say_listening(int listen_fd)
+{
+    struct sockaddr_storage local;
+    socklen_t len = sizeof local;
+    char text[ADDR_TEXT_MAX];
+
+    /* Ask the kernel which port we got: with port 0 only it knows. */
+    int rc = getsockname(listen_fd, (struct sockaddr *)&local, &len);
+    if (rc == 0)
+        format_addr((struct sockaddr *)&local, text, sizeof text);
+    trace(rc, rc == 0 ? text : NULL, "uv_tcp_getsockname",
+          "getsockname(%d)", listen_fd);
+    if (rc < 0)
+        return -1;
+    /* The one line on stdout. Flushed now: when stdout is a pipe it is
+     * fully buffered, and whoever waits for this line would wait forever. */
+    printf("listening on %s\n", text);
+    return fflush(stdout) == 0 ? 0 : -1;
+}
+/* endregion: say-listening */
+
+/* Out of descriptors: the connection stays queued, so accept would fail
+ * again at once. Pause a moment instead of spinning on the CPU. */
+static void back_off(void)
+{
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+}
+
+/* region: accept-client */
+int accept_client(int listen_fd, struct sockaddr_storage *peer)
+{
+    for (;;) {
+        socklen_t len = sizeof *peer;
+        char note[ADDR_TEXT_MAX + 8] = "";
+
+        /* Blocks until a client has finished the TCP handshake; returns a
+         * new descriptor for that one connection. listen_fd stays open
+         * for the next client. */
+        int fd = accept(listen_fd, (struct sockaddr *)peer, &len);
+        if (fd >= 0) {
+            char text[ADDR_TEXT_MAX];
+            snprintf(note, sizeof note, "peer %s",
+                     format_addr((struct sockaddr *)peer, text, sizeof text));
+        }
+        trace(fd, note, "on_new_connection -> uv_accept", "accept(%d)",
+              listen_fd);
+        if (fd >= 0)
+            return fd;
+        if (errno == EINTR && stop_requested)
+            return -1;
+        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+            continue;  /* a signal, or a client that left while queued */
+        warn_msg("accept: %s%s", strerror(errno), errno_hint(errno));
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+            errno == ENOMEM)
+            back_off();
+        return -1;
+    }
+}
+/* endregion: accept-client */
+
+/* region: connect-to */
+int connect_to(const char *host, uint16_t port)
+{
+    struct addrinfo *list;
+    char where[ADDR_TEXT_MAX];
+    int err = 0;
+
+    int rc = resolve(host, port, SOCK_STREAM, 0, &list);
+    if (rc != 0)
+        die(EX_NOHOST, "cannot resolve '%s': %s (check the name, or give "
+            "an address such as 127.0.0.1 or ::1)", host, gai_strerror(rc));
+
+    /* A name may have several addresses (localhost: ::1 and 127.0.0.1).
+     * Try each in the order getaddrinfo prefers until one answers. */
+    for (struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
+        format_addr(ai->ai_addr, where, sizeof where);
+        int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        trace(fd, NULL, "uv_tcp_init", "socket(%s, SOCK_STREAM, 0)",
+              family_name(ai->ai_family));
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        /* connect does the three-way handshake and blocks until it ends. */
+        rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        trace(rc, NULL, "uv_tcp_connect + on_connect", "connect(%d, %s)", fd,
+              where);
+        if (rc == 0) {
+            freeaddrinfo(list);
+            return fd;
+        }
+        err = errno;
+        close(fd);
+    }
+    freeaddrinfo(list);
+    errno = err;
+    die(connect_exit_code(err), "connect %s: %s%s", where, strerror(err),
+        errno_hint(err));
+}
+/* endregion: connect-to */

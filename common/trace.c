@@ -1,0 +1,151 @@
+/* trace.c - see trace.h. */
+#include "trace.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+
+static const char *the_program = "socklab";
+static int the_trace_on = 0;
+
+/* Where the libuv name starts: calls shorter than this are padded so the
+ * "~ uv_..." column lines up and reads as a second column. */
+#define TRACE_COLUMN 56
+
+void trace_init(const char *program, int enabled)
+{
+    the_program = program;
+    the_trace_on = enabled;
+}
+
+int trace_enabled(void)
+{
+    return the_trace_on;
+}
+
+const char *program_name(void)
+{
+    return the_program;
+}
+
+const char *errno_name(int err)
+{
+    /* The names a socket program meets; strerror gives the text. */
+    switch (err) {
+    case EACCES: return "EACCES";
+    case EADDRINUSE: return "EADDRINUSE";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EAGAIN: return "EAGAIN";
+    case EBADF: return "EBADF";
+    case ECHILD: return "ECHILD";
+    case ECONNABORTED: return "ECONNABORTED";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case ECONNRESET: return "ECONNRESET";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
+    case EINPROGRESS: return "EINPROGRESS";
+    case EINTR: return "EINTR";
+    case EINVAL: return "EINVAL";
+    case EMFILE: return "EMFILE";
+    case EMSGSIZE: return "EMSGSIZE";
+    case ENETUNREACH: return "ENETUNREACH";
+    case ENFILE: return "ENFILE";
+    case ENOBUFS: return "ENOBUFS";
+    case ENOMEM: return "ENOMEM";
+    case ENOTCONN: return "ENOTCONN";
+    case ENOTSOCK: return "ENOTSOCK";
+    case EPERM: return "EPERM";
+    case EPIPE: return "EPIPE";
+    case EPROTO: return "EPROTO";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    default: return "E?";
+    }
+}
+
+/* Append to line at *used, never past size; keeps the line whole. */
+static void append(char *line, size_t size, size_t *used, const char *fmt,
+                   va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void append(char *line, size_t size, size_t *used, const char *fmt,
+                   va_list ap)
+{
+    if (*used >= size - 1)
+        return;
+    int n = vsnprintf(line + *used, size - *used, fmt, ap);
+    if (n > 0)
+        *used += (size_t)n < size - *used ? (size_t)n : size - *used - 1;
+}
+
+static void append_f(char *line, size_t size, size_t *used, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
+
+static void append_f(char *line, size_t size, size_t *used, const char *fmt,
+                     ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    append(line, size, used, fmt, ap);
+    va_end(ap);
+}
+
+/* Send the finished line with one write(2), so that two processes tracing
+ * to the same terminal never interleave half-lines. */
+static void emit(char *line, size_t size, size_t used)
+{
+    if (used >= size - 1)
+        used = size - 2;
+    line[used++] = '\n';
+    (void)write_all(STDERR_FILENO, line, used);
+}
+
+void trace(long result, const char *note, const char *libuv,
+           const char *call, ...)
+{
+    int saved = errno;
+    char line[512];
+    size_t used = 0;
+    va_list ap;
+
+    if (!the_trace_on)
+        return;
+    append_f(line, sizeof line, &used, "[%s %ld] ", the_program,
+             (long)getpid());
+    va_start(ap, call);
+    append(line, sizeof line, &used, call, ap);
+    va_end(ap);
+    append_f(line, sizeof line, &used, " = %ld", result);
+    if (result == -1)
+        append_f(line, sizeof line, &used, " %s (%s)", errno_name(saved),
+                 strerror(saved));
+    if (note != NULL && *note != '\0')
+        append_f(line, sizeof line, &used, "  %s", note);
+    if (libuv != NULL && *libuv != '\0') {
+        while (used < TRACE_COLUMN && used < sizeof line - 2)
+            line[used++] = ' ';
+        append_f(line, sizeof line, &used, "  ~ %s", libuv);
+    }
+    emit(line, sizeof line, used);
+    errno = saved;
+}
+
+void trace_note(const char *fmt, ...)
+{
+    int saved = errno;
+    char line[512];
+    size_t used = 0;
+    va_list ap;
+
+    if (!the_trace_on)
+        return;
+    append_f(line, sizeof line, &used, "[%s %ld] ", the_program,
+             (long)getpid());
+    va_start(ap, fmt);
+    append(line, sizeof line, &used, fmt, ap);
+    va_end(ap);
+    emit(line, sizeof line, used);
+    errno = saved;
+}

@@ -1,0 +1,38 @@
+/* trace.h - the -v narration: one line per system call, as it happens.
+ *
+ *   [echo-server 4242] bind(3, 127.0.0.1:7000) = 0      ~ uv_ip4_addr + uv_tcp_bind
+ *
+ * The program and pid, the call with its key arguments, its result (or -1
+ * with the errno name and text), an optional note, and the libuv call that
+ * plays the same part. Each line goes out in a single write(2) so that lines
+ * from several processes (the fork server) never mix.
+ */
+#ifndef SOCKLAB_TRACE_H
+#define SOCKLAB_TRACE_H
+
+/* Remember the program name (for traces and error messages) and whether -v
+ * was given. Call first thing in main. */
+void trace_init(const char *program, int enabled);
+
+/* Is -v on? Lets a caller skip work (formatting an address) that only the
+ * trace needs. */
+int trace_enabled(void);
+
+/* The program name given to trace_init. */
+const char *program_name(void);
+
+/* Trace one call. result is what the call returned; when it is -1 the errno
+ * at entry is added by name and text. note (may be NULL) follows the result;
+ * libuv names the counterpart. call is a printf format for the call itself,
+ * e.g. "bind(%d, %s)". errno is left as it was. */
+void trace(long result, const char *note, const char *libuv,
+           const char *call, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* A line that is not a call ("stop requested", "waiting for a client"). */
+void trace_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "ECONNRESET", "EINTR", ... or "E?" for one we do not list. */
+const char *errno_name(int err);
+
+#endif
