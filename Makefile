@@ -3,8 +3,9 @@
 #   make            build every program into bin/ (libuv ones when found)
 #   make demo       a server and a client side by side
 #   make test       install Criterion if missing, build, run the whole suite
-#   make bench      measure the servers (figures, not pass/fail)
 #   make compare    blocking server and libuv server traces, side by side
+#   make memcheck   valgrind over a real session of every server and client
+#   make quotes     refresh the code quoted in lessons/ from the sources
 #   make clean | make install PREFIX=/usr/local DESTDIR=
 
 CC      ?= cc
@@ -45,7 +46,7 @@ else
 ALL_BINS  := $(CORE_BINS)
 endif
 
-.PHONY: all core uv-note test check-criterion demo bench compare clean install
+.PHONY: all core uv-note test check-criterion demo compare memcheck quotes clean install
 .DEFAULT_GOAL := all
 
 all: $(ALL_BINS) uv-note
@@ -124,8 +125,11 @@ test: check-criterion
 demo: all
 	@sh tests/scripts/demo.sh
 
-bench: all
-	@sh tests/scripts/bench.sh
+memcheck: all
+	@sh tests/scripts/memcheck.sh
+
+quotes:
+	@sh tests/scripts/quotes.sh --update
 
 compare: all
 	@sh tests/scripts/compare.sh $(if $(STRACE),--strace)

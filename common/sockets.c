@@ -108,10 +108,10 @@ int accept_client(int listen_fd, struct sockaddr_storage *peer)
               listen_fd);
         if (fd >= 0)
             return fd;
-        if (errno == EINTR && stop_requested)
-            return -1;
-        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-            continue;  /* a signal, or a client that left while queued */
+        if (errno == EINTR)
+            return -1;  /* a signal: let the caller see why (stop? child?) */
+        if (errno == ECONNABORTED || errno == EPROTO)
+            continue;   /* a client that gave up while it was queued */
         warn_msg("accept: %s%s", strerror(errno), errno_hint(errno));
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
             errno == ENOMEM)

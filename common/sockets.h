@@ -21,9 +21,10 @@ int open_listener(const struct sockaddr_storage *addr, int backlog);
 int say_listening(int listen_fd);
 
 /* accept one connection. Returns the connected descriptor and fills peer,
- * or -1: errno EINTR when a stop was requested, otherwise the accept error
- * after it has been reported (the caller goes round again). Errors a client
- * can cause (ECONNABORTED, a reset before accept) are retried quietly. */
+ * or -1: errno EINTR when a signal arrived (the caller checks its flags and
+ * comes back), otherwise the accept error after it has been reported.
+ * Errors a client can cause (ECONNABORTED: it left while queued) are
+ * retried here. */
 int accept_client(int listen_fd, struct sockaddr_storage *peer);
 
 /* Resolve host and port and connect to the first address that accepts,
