@@ -3,6 +3,7 @@
 #   make            build every program into bin/ (libuv ones when found)
 #   make demo       a server and a client side by side
 #   make test       install Criterion if missing, build, run the whole suite
+#   make bench      measure every server with bin/echo-bench (figures)
 #   make compare    blocking server and libuv server traces, side by side
 #   make memcheck   valgrind over a real session of every server and client
 #   make quotes     refresh the code quoted in lessons/ from the sources
@@ -46,7 +47,7 @@ else
 ALL_BINS  := $(CORE_BINS)
 endif
 
-.PHONY: all core uv-note test check-criterion demo compare memcheck quotes clean install
+.PHONY: all core uv-note test check-criterion demo bench compare memcheck quotes clean install
 .DEFAULT_GOAL := all
 
 all: $(ALL_BINS) uv-note
@@ -124,6 +125,9 @@ test: check-criterion
 # ---- demos and measurements ------------------------------------------------
 demo: all
 	@sh tests/scripts/demo.sh
+
+bench: all
+	@sh tests/scripts/bench.sh
 
 memcheck: all
 	@sh tests/scripts/memcheck.sh
