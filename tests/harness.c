@@ -632,12 +632,44 @@ int server_start(struct server *srv, const char *name,
     return 0;
 }
 
+/* The state letter of pid from /proc/PID/stat ("1234 (name) S ..."), or
+ * 0 when it cannot be read. */
+static char process_state(pid_t pid)
+{
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    const char *paren = strrchr(text, ')');  /* the name may hold spaces */
+    return paren != NULL && paren[1] == ' ' ? paren[2] : 0;
+}
+
+int wait_until_asleep(pid_t pid, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        char state = process_state(pid);
+        if (state == 'S')
+            return 1;
+        if (state == 0 || state == 'Z' || now_ms() >= deadline)
+            return 0;
+        nap_ms(1);
+    }
+}
+
 int server_stop(struct server *srv)
 {
     if (srv->pid <= 0) {
         set_error("%s: not running", srv->name);
         return -1;
     }
+    wait_until_asleep(srv->pid, 2000);
     kill(srv->pid, SIGTERM);
     int rc = reap_by(srv->pid, now_ms() + HARNESS_STOP_MS, &srv->exit);
     if (rc < 0 && srv->exit.timed_out)

@@ -102,11 +102,22 @@ int server_start(struct server *srv, const char *name,
 int server_start_argv(struct server *srv, char *const argv[],
                       const char *marker, int ready_on_stderr);
 
-/* Stop a started server: SIGTERM, then wait up to HARNESS_STOP_MS for it
- * to exit (SIGKILL and exit.timed_out = 1 past that). Fills srv->exit,
- * srv->err_text and srv->out_rest, closes its fds. Returns 0 when it exited
- * by itself within the time, -1 otherwise (or if it was not running). */
+/* Stop a started server: wait (at most 2 s) until it is blocked in a
+ * system call (wait_until_asleep), SIGTERM, then wait up to
+ * HARNESS_STOP_MS for it to exit (SIGKILL and exit.timed_out = 1 past
+ * that). Fills srv->exit, srv->err_text and srv->out_rest, closes its fds.
+ * Returns 0 when it exited by itself within the time, -1 otherwise (or if
+ * it was not running). */
 int server_stop(struct server *srv);
+
+/* Wait at most timeout_ms until process pid is asleep (state S in
+ * /proc/PID/stat): blocked in accept, read, poll... A signal sent then
+ * interrupts that call, which is the case a test of SIGTERM means. A
+ * signal that lands while a blocking server runs between two calls is
+ * lost (see io::a_stop_requested_before_read_some_is_not_lost); tests that
+ * are not about that race wait here first. This waits for a condition, not
+ * a time. Returns 1 when asleep, 0 on timeout or without /proc. */
+int wait_until_asleep(pid_t pid, int timeout_ms);
 
 /* Is the server still running (not exited, not reaped)? 1 or 0. */
 int server_alive(struct server *srv);

@@ -48,18 +48,24 @@ static void on_alarm(int signo)
     errno = saved;
 }
 
-/* SIGALRM every interval_ms (first after first_ms), no SA_RESTART. */
-static void start_ticks(long first_ms, long interval_ms)
+/* SIGALRM every interval_ms (first after first_ms), with SA_RESTART or
+ * (as the programs install their stop handler) without. */
+static void start_ticks_flags(long first_ms, long interval_ms, int flags)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
+    sa.sa_flags = flags;
     cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
     struct itimerval it = {{interval_ms / 1000, (interval_ms % 1000) * 1000},
                            {first_ms / 1000, (first_ms % 1000) * 1000}};
     cr_assert_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
+static void start_ticks(long first_ms, long interval_ms)
+{
+    start_ticks_flags(first_ms, interval_ms, 0);
 }
 
 static void stop_ticks(void)
@@ -153,6 +159,39 @@ Test(io, read_some_gives_up_with_eintr_once_a_stop_is_requested)
     cr_expect_eq(err, EINTR, "errno %d (%s), not EINTR", err, strerror(err));
     cr_expect_eq(ticks, 1, "it blocked again after the stop (%d ticks)",
                  (int)ticks);
+    close(p[0]);
+    close(p[1]);
+}
+
+/* KNOWN BUG (common/io.c read_some; the same holds for write_all): the
+ * stop flag is looked at only after a call returned EINTR. A SIGTERM that
+ * lands while the program runs between two calls (after an echo's write,
+ * before the next read) sets the flag, and read_some then blocks anyway:
+ * the stop is lost until the client sends again. Seen as an
+ * echo-server that ignores SIGTERM with an idle client about one time in
+ * five when the signal follows an echo closely. Fix: check stop_requested
+ * before each read/write in read_some and write_all, not only after EINTR. */
+Test(io, a_stop_requested_before_read_some_is_not_lost)
+{
+    int p[2];
+    char buf[10];
+    make_pipe(p);
+    stop_requested = 1;  /* the handler ran just before this call */
+    /* Should read_some block anyway, a byte arrives at 500 ms so that the
+     * test fails with a message instead of hanging. That tick uses
+     * SA_RESTART: it must not be the EINTR that ends the read. */
+    poke_fd = p[1];
+    poke_on_tick = 1;
+    start_ticks_flags(500, 0, SA_RESTART);
+    errno = 0;
+    ssize_t n = read_some(p[0], buf, sizeof buf);
+    int err = errno;
+    stop_ticks();
+    cr_expect_eq(n, -1,
+                 "read_some blocked although a stop had been requested (it "
+                 "returned %zd when a byte came 500 ms later): a SIGTERM "
+                 "between two calls is lost", n);
+    cr_expect_eq(err, EINTR);
     close(p[0]);
     close(p[1]);
 }
