@@ -1103,6 +1103,36 @@ const char *line_with(const char *text, const char *needle, char *buf,
     return NULL;
 }
 
+/* "==" digits "==" at the start of a line. */
+static int sanitizer_line(const char *p)
+{
+    if (strncmp(p, "==", 2) != 0)
+        return 0;
+    p += 2;
+    if (*p < '0' || *p > '9')
+        return 0;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return strncmp(p, "==", 2) == 0;
+}
+
+char *drop_sanitizer_lines(char *text)
+{
+    char *out = text;
+    const char *in = text;
+    while (*in != '\0') {
+        const char *nl = strchr(in, '\n');
+        size_t len = nl != NULL ? (size_t)(nl - in) + 1 : strlen(in);
+        if (!sanitizer_line(in)) {
+            memmove(out, in, len);
+            out += len;
+        }
+        in += len;
+    }
+    *out = '\0';
+    return text;
+}
+
 int has_number(const char *text, unsigned long long n)
 {
     char digits[32];

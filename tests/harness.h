@@ -225,6 +225,13 @@ int count_lines(const char *text);
 const char *line_with(const char *text, const char *needle, char *buf,
                       size_t size);
 
+/* Remove, in place, the lines a sanitizer adds ("==1234==Running thread
+ * ... was not suspended"): under -fsanitize=address a forked copy of the
+ * multi-threaded test process prints one when it calls exit. Real
+ * sanitizer errors still fail the test through the exit code. Returns
+ * text. */
+char *drop_sanitizer_lines(char *text);
+
 /* 1 when number n appears in text as a whole number (not inside a longer
  * run of digits), else 0. */
 int has_number(const char *text, unsigned long long n);

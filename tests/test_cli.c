@@ -243,7 +243,7 @@ static const char *file_contents(int fd, char *buf, size_t size)
 {
     ssize_t n = pread(fd, buf, size - 1, 0);
     buf[n > 0 ? n : 0] = '\0';
-    return buf;
+    return drop_sanitizer_lines(buf);
 }
 
 static int run_parse(char *arg, char *out, char *err, size_t size)

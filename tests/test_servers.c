@@ -133,6 +133,14 @@ static void start(struct server *srv, const char *name,
                  harness_error());
 }
 
+/* Start p's server, once both programs of the pair are known to exist. */
+static void start_pair(struct server *srv, const struct pair *p,
+                       const char *const args[])
+{
+    need(p->client);
+    start(srv, p->server, args);
+}
+
 /* SIGTERM the server and insist on a clean exit 0. */
 static void stop_cleanly(struct server *srv)
 {
@@ -231,7 +239,7 @@ ParameterizedTestParameters(conformance, line_echo)
 ParameterizedTest(struct pair *p, conformance, line_echo)
 {
     struct server srv;
-    start(&srv, p->server, NULL);
+    start_pair(&srv, p, NULL);
     echo_through(p->client, &srv, "hello\n", 6, 10000);
     stop_cleanly(&srv);
     server_release(&srv);
@@ -247,7 +255,7 @@ ParameterizedTest(struct pair *p, conformance, binary_bytes_without_newline)
     static const unsigned char bytes[] = {0,   'a', 0,    0,   '\n', 0xff,
                                           0x80, '\r', 0x7f, 0,   'z',  1};
     struct server srv;
-    start(&srv, p->server, NULL);
+    start_pair(&srv, p, NULL);
     echo_through(p->client, &srv, bytes, sizeof bytes, 10000);
     stop_cleanly(&srv);
     server_release(&srv);
@@ -267,7 +275,7 @@ ParameterizedTest(struct pair *p, conformance, eight_mib_of_random_bytes,
     unsigned char *data = malloc(BIG);
     cr_assert_not_null(data);
     fill_random(data, BIG, 2024);
-    start(&srv, p->server, NULL);
+    start_pair(&srv, p, NULL);
     echo_through(p->client, &srv, data, BIG, 30000);
     stop_cleanly(&srv);
     server_release(&srv);
@@ -282,7 +290,7 @@ ParameterizedTestParameters(conformance, two_clients_in_turn)
 ParameterizedTest(struct pair *p, conformance, two_clients_in_turn)
 {
     struct server srv;
-    start(&srv, p->server, NULL);
+    start_pair(&srv, p, NULL);
     echo_through(p->client, &srv, "first\n", 6, 10000);
     echo_through(p->client, &srv, "second, longer\n", 15, 10000);
     stop_cleanly(&srv);
@@ -300,7 +308,7 @@ ParameterizedTest(struct pair *p, conformance,
     struct server srv;
     static unsigned char junk[64 * 1024];
     unsigned char first;
-    start(&srv, p->server, NULL);
+    start_pair(&srv, p, NULL);
 
     /* A client that sends 64 KiB, sees the echo begin, and resets. */
     fill_random(junk, sizeof junk, 99);
@@ -339,7 +347,7 @@ ParameterizedTest(struct pair *p, conformance, ipv6_loopback)
         cr_skip_test("no IPv6 loopback on this machine (cannot bind ::1)");
     struct server srv;
     const char *const args[] = {"-b", "::1", NULL};
-    start(&srv, p->server, args);
+    start_pair(&srv, p, args);
     char want[64];
     snprintf(want, sizeof want, "listening on [::1]:%u", (unsigned)srv.port);
     cr_expect_str_eq(srv.ready_line, want, "%s: ready line", p->server);
@@ -376,7 +384,7 @@ ParameterizedTest(struct pair *p, conformance,
     struct server srv;
     struct run_result r;
     const char *const args[] = {"-v", NULL};
-    start(&srv, p->server, args);
+    start_pair(&srv, p, args);
     long server_pid = (long)srv.pid;
 
     run_client(p->client, &srv, "hi\n", 3, 10000, &r, 1);
@@ -900,7 +908,7 @@ ParameterizedTestParameters(client, empty_input_exits_0_with_no_output)
 ParameterizedTest(struct pair *p, client, empty_input_exits_0_with_no_output)
 {
     struct server srv;
-    start(&srv, p->server, NULL);
+    start_pair(&srv, p, NULL);
     echo_through(p->client, &srv, "", 0, 10000);
     stop_cleanly(&srv);
     server_release(&srv);
