@@ -1,0 +1,1148 @@
+/* harness.c - see harness.h.
+ *
+ * One Linux-only piece: prctl(PR_SET_PDEATHSIG) (sys/prctl.h declares it
+ * with no feature macro), so that a server whose test was killed at its
+ * timeout dies too instead of lingering. The rest is POSIX.1-2008.
+ */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SOCKLAB_ROOT
+#define SOCKLAB_ROOT "."
+#endif
+
+#define MAX_CHILDREN 64
+#define MAX_ARGS 32
+#define IO_CHUNK (64 * 1024)
+
+/* ---- errors, time ---------------------------------------------------------- */
+
+static char the_error[512] = "";
+
+static void set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void set_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(the_error, sizeof the_error, fmt, ap);
+    va_end(ap);
+}
+
+const char *harness_error(void)
+{
+    return the_error;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left before deadline, never negative, as poll wants it. */
+static int left_ms(long long deadline)
+{
+    long long left = deadline - now_ms();
+    if (left <= 0)
+        return 0;
+    return left > 60000 ? 60000 : (int)left;
+}
+
+/* A short pause inside a loop that polls for a child's exit. It waits on a
+ * condition with a deadline (waitpid WNOHANG), so the nap only sets how
+ * often we look. */
+static void nap_ms(long ms)
+{
+    struct timespec ts = {0, ms * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
+}
+
+static void set_cloexec(int fd)
+{
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0)
+        fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+/* Turn O_NONBLOCK on or off; returns the old file status flags. */
+static int set_nonblock(int fd, int on)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return -1;
+    fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
+    return flags;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+/* The test process writes to children's stdin pipes and to sockets whose
+ * peers may be gone: it must see EPIPE, not die of SIGPIPE. */
+static void ignore_sigpipe_once(void)
+{
+    static int done = 0;
+    if (!done) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_IGN;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGPIPE, &sa, NULL);
+        done = 1;
+    }
+}
+
+/* ---- growable byte buffers ------------------------------------------------- */
+
+struct buf {
+    unsigned char *data;
+    size_t len, cap;
+};
+
+static int buf_add(struct buf *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (b->len + n + 1 > cap)
+            cap *= 2;
+        unsigned char *d = realloc(b->data, cap);
+        if (d == NULL)
+            return -1;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+/* The buffer's bytes as a NUL-terminated malloc'd block, never NULL unless
+ * memory ran out. */
+static unsigned char *buf_take(struct buf *b)
+{
+    if (b->data == NULL)
+        buf_add(b, "", 0);
+    unsigned char *d = b->data;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return d;
+}
+
+/* Read what fd has now, without blocking, until EOF or EAGAIN. */
+static void drain_now(int fd, struct buf *b)
+{
+    char chunk[IO_CHUNK];
+    int old = set_nonblock(fd, 1);
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n > 0) {
+            buf_add(b, chunk, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        break;
+    }
+    if (old >= 0)
+        fcntl(fd, F_SETFL, old);
+}
+
+/* The whole of a (temp) file from offset 0, without moving its offset. */
+static char *file_text(int fd)
+{
+    struct buf b = {0};
+    char chunk[IO_CHUNK];
+    off_t off = 0;
+    for (;;) {
+        ssize_t n = pread(fd, chunk, sizeof chunk, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        buf_add(&b, chunk, (size_t)n);
+        off += n;
+    }
+    return (char *)buf_take(&b);
+}
+
+/* ---- binaries ------------------------------------------------------------- */
+
+const char *bin_path(const char *name, char *buf, size_t size)
+{
+    const char *dir = getenv("SOCKLAB_BIN");
+    if (strchr(name, '/') != NULL)
+        snprintf(buf, size, "%s", name);
+    else if (dir != NULL && *dir != '\0')
+        snprintf(buf, size, "%s/%s", dir, name);
+    else
+        snprintf(buf, size, "%s/bin/%s", SOCKLAB_ROOT, name);
+    return buf;
+}
+
+int bin_exists(const char *name)
+{
+    char path[1024];
+    return access(bin_path(name, path, sizeof path), X_OK) == 0;
+}
+
+const char *find_on_path(const char *name, char *buf, size_t size)
+{
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        path = "/usr/bin:/bin";
+    while (*path != '\0') {
+        size_t len = strcspn(path, ":");
+        snprintf(buf, size, "%.*s/%s", (int)len, path, name);
+        if (len > 0 && access(buf, X_OK) == 0)
+            return buf;
+        path += len;
+        if (*path == ':')
+            path++;
+    }
+    return NULL;
+}
+
+/* ---- children: start, remember, reap ------------------------------------ */
+
+static pid_t the_children[MAX_CHILDREN];
+
+static void track(pid_t pid)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (the_children[i] == 0) {
+            the_children[i] = pid;
+            return;
+        }
+}
+
+static void untrack(pid_t pid)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (the_children[i] == pid)
+            the_children[i] = 0;
+}
+
+static void decode_status(int status, struct exit_info *how)
+{
+    how->exited = WIFEXITED(status);
+    how->code = how->exited ? WEXITSTATUS(status) : -1;
+    how->signaled = WIFSIGNALED(status);
+    how->signo = how->signaled ? WTERMSIG(status) : 0;
+}
+
+/* Wait for pid until deadline (WNOHANG + naps); SIGKILL and reap past it.
+ * Returns 0 when it exited by itself, -1 when it had to be killed. */
+static int reap_by(pid_t pid, long long deadline, struct exit_info *how)
+{
+    int status = 0;
+    memset(how, 0, sizeof *how);
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            decode_status(status, how);
+            untrack(pid);
+            return 0;
+        }
+        if (r < 0 && errno != EINTR) {
+            set_error("waitpid %ld: %s", (long)pid, strerror(errno));
+            untrack(pid);
+            how->exited = 0;
+            how->code = -1;
+            return -1;
+        }
+        if (now_ms() >= deadline)
+            break;
+        nap_ms(2);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    decode_status(status, how);
+    how->timed_out = 1;
+    untrack(pid);
+    return -1;
+}
+
+/* In a new child, first thing: die when the test process dies. The
+ * getppid check closes the race where the parent died before prctl. */
+static void child_setup(pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+        _exit(126);
+}
+
+/* fork + exec path with the given fds as its stdin/stdout/stderr (-1 means
+ * /dev/null). Returns the pid or -1. */
+static pid_t spawn(const char *path, char *const argv[], int in, int out,
+                   int err)
+{
+    pid_t parent = getpid();
+    ignore_sigpipe_once();
+    pid_t pid = fork();
+    if (pid < 0) {
+        set_error("fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        child_setup(parent);
+        int null_fd = open("/dev/null", O_RDWR);
+        dup2(in >= 0 ? in : null_fd, 0);
+        dup2(out >= 0 ? out : null_fd, 1);
+        dup2(err >= 0 ? err : null_fd, 2);
+        /* Nothing of the test's (its sockets, Criterion's own pipes) may
+         * leak into the program: a copy of a client socket held by a
+         * server would keep that connection open. */
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
+        /* Start the program as a shell would: default SIGPIPE, no
+         * blocked signals. */
+        signal(SIGPIPE, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(path, argv);
+        dprintf(2, "harness: cannot run %s: %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    track(pid);
+    return pid;
+}
+
+/* argv for path + args (+ optional last). Returns argc, or -1 if too many. */
+static int build_argv(char *argv[MAX_ARGS], const char *path,
+                      const char *const args[], const char *last)
+{
+    int n = 0;
+    argv[n++] = (char *)path;
+    for (int i = 0; args != NULL && args[i] != NULL; i++) {
+        if (n >= MAX_ARGS - 2)
+            return -1;
+        argv[n++] = (char *)args[i];
+    }
+    if (last != NULL)
+        argv[n++] = (char *)last;
+    argv[n] = NULL;
+    return n;
+}
+
+pid_t child_run(int (*fn)(void *arg), void *arg)
+{
+    pid_t parent = getpid();
+    ignore_sigpipe_once();
+    pid_t pid = fork();
+    if (pid < 0) {
+        set_error("fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        child_setup(parent);
+        _exit(fn(arg) & 0xff);
+    }
+    track(pid);
+    return pid;
+}
+
+int child_wait(pid_t pid, int timeout_ms, struct exit_info *how)
+{
+    int rc = reap_by(pid, now_ms() + timeout_ms, how);
+    if (rc < 0 && how->timed_out)
+        set_error("child %ld did not exit within %d ms", (long)pid,
+                  timeout_ms);
+    return rc;
+}
+
+void harness_cleanup(void)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++) {
+        pid_t pid = the_children[i];
+        if (pid > 0) {
+            int status;
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+            }
+            the_children[i] = 0;
+        }
+    }
+}
+
+const char *describe_exit(const struct exit_info *how, char *buf, size_t size)
+{
+    if (how->timed_out)
+        snprintf(buf, size, "timed out (killed)");
+    else if (how->exited)
+        snprintf(buf, size, "exit %d", how->code);
+    else if (how->signaled)
+        snprintf(buf, size, "killed by signal %d", how->signo);
+    else
+        snprintf(buf, size, "unknown end");
+    return buf;
+}
+
+/* ---- servers --------------------------------------------------------------- */
+
+/* Read one line (without '\n') from fd before deadline, a byte at a time so
+ * nothing after the line is taken from the pipe. Returns 0, or -1 on EOF,
+ * error or timeout (errno ETIMEDOUT for the last). */
+static int read_line_by(int fd, char *line, size_t size, long long deadline)
+{
+    size_t used = 0;
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int rc = poll(&p, 1, left_ms(deadline));
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0)
+            return -1;
+        if (rc == 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        char c;
+        ssize_t n = read(fd, &c, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            errno = n == 0 ? EPIPE : errno;
+            return -1;
+        }
+        if (c == '\n') {
+            line[used] = '\0';
+            return 0;
+        }
+        if (used + 1 < size)
+            line[used++] = c;
+    }
+}
+
+/* "HOST:PORT", "[HOST]:PORT" or "AF=N HOST:PORT" after marker. */
+static int parse_ready(struct server *srv, const char *after)
+{
+    const char *p = after;
+    const char *host_end, *port_text;
+
+    if (strncmp(p, "AF=", 3) == 0) {
+        p = strchr(p, ' ');
+        if (p == NULL)
+            return -1;
+        p++;
+    }
+    if (*p == '[') {
+        p++;
+        host_end = strchr(p, ']');
+        if (host_end == NULL || host_end[1] != ':')
+            return -1;
+        port_text = host_end + 2;
+    } else {
+        host_end = strrchr(p, ':');
+        if (host_end == NULL)
+            return -1;
+        port_text = host_end + 1;
+    }
+    size_t len = (size_t)(host_end - p);
+    if (len == 0 || len >= sizeof srv->host)
+        return -1;
+    memcpy(srv->host, p, len);
+    srv->host[len] = '\0';
+
+    unsigned long port = 0;
+    if (*port_text < '0' || *port_text > '9')
+        return -1;
+    for (; *port_text >= '0' && *port_text <= '9'; port_text++) {
+        port = port * 10 + (unsigned long)(*port_text - '0');
+        if (port > 65535)
+            return -1;
+    }
+    if (*port_text != '\0' && *port_text != ' ')
+        return -1;
+    srv->port = (uint16_t)port;
+    srv->family = strchr(srv->host, ':') != NULL ? AF_INET6 : AF_INET;
+    return 0;
+}
+
+static void server_collect(struct server *srv)
+{
+    free(srv->err_text);
+    free(srv->out_rest);
+    srv->err_text = NULL;
+    srv->out_rest = NULL;
+    if (srv->err_fd >= 0) {
+        if (srv->err_is_pipe) {
+            struct buf b = {0};
+            drain_now(srv->err_fd, &b);
+            srv->err_text = (char *)buf_take(&b);
+        } else {
+            srv->err_text = file_text(srv->err_fd);
+        }
+    }
+    if (srv->out_fd >= 0) {
+        struct buf b = {0};
+        drain_now(srv->out_fd, &b);
+        srv->out_rest = (char *)buf_take(&b);
+    }
+    if (srv->err_text == NULL)
+        srv->err_text = calloc(1, 1);
+    if (srv->out_rest == NULL)
+        srv->out_rest = calloc(1, 1);
+    close_fd(&srv->err_fd);
+    close_fd(&srv->out_fd);
+}
+
+int server_start_argv(struct server *srv, char *const argv[],
+                      const char *marker, int ready_on_stderr)
+{
+    char path[1024];
+    int out[2] = {-1, -1}, err[2] = {-1, -1};
+    int err_file = -1;
+
+    memset(srv, 0, sizeof *srv);
+    srv->out_fd = srv->err_fd = -1;
+    snprintf(srv->name, sizeof srv->name, "%s", argv[0]);
+    bin_path(argv[0], path, sizeof path);
+    if (access(path, X_OK) != 0) {
+        set_error("%s: no such program (%s)", path, strerror(errno));
+        return -1;
+    }
+
+    if (pipe(out) < 0) {
+        set_error("pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (ready_on_stderr) {
+        if (pipe(err) < 0) {
+            set_error("pipe: %s", strerror(errno));
+            close(out[0]);
+            close(out[1]);
+            return -1;
+        }
+    } else {
+        /* A file, not a pipe: nobody reads a server's stderr while it
+         * runs, and a -v trace must never block on a full pipe. */
+        char name[] = "/tmp/socklab-test-stderr-XXXXXX";
+        err_file = mkstemp(name);
+        if (err_file < 0) {
+            set_error("mkstemp: %s", strerror(errno));
+            close(out[0]);
+            close(out[1]);
+            return -1;
+        }
+        unlink(name);
+    }
+
+    char *args[MAX_ARGS];
+    int n = 0;
+    args[n++] = path;
+    for (int i = 1; argv[i] != NULL && n < MAX_ARGS - 1; i++)
+        args[n++] = argv[i];
+    args[n] = NULL;
+
+    srv->pid = spawn(path, args, -1, out[1],
+                     ready_on_stderr ? err[1] : err_file);
+    close(out[1]);
+    if (ready_on_stderr)
+        close(err[1]);
+    srv->out_fd = out[0];
+    srv->err_fd = ready_on_stderr ? err[0] : err_file;
+    srv->err_is_pipe = ready_on_stderr;
+    set_cloexec(srv->out_fd);
+    set_cloexec(srv->err_fd);
+    if (srv->pid < 0) {
+        srv->pid = 0;
+        server_release(srv);
+        return -1;
+    }
+
+    /* Wait for the ready line: the server has bound and listens once it
+     * has printed it. Lines without the marker are skipped. */
+    long long deadline = now_ms() + HARNESS_READY_MS;
+    int ready_fd = ready_on_stderr ? srv->err_fd : srv->out_fd;
+    char line[sizeof srv->ready_line];
+    for (;;) {
+        if (read_line_by(ready_fd, line, sizeof line, deadline) < 0) {
+            int timed_out = errno == ETIMEDOUT;
+            char how[64];
+            reap_by(srv->pid, now_ms() + (timed_out ? 0 : HARNESS_STOP_MS),
+                    &srv->exit);
+            srv->pid = 0;
+            server_collect(srv);
+            char first[200] = "";
+            line_with(srv->err_text, "", first, sizeof first);
+            set_error("%s: %s before its ready line (%s); stderr: %s",
+                      srv->name,
+                      timed_out ? "no ready line in time" : "ended",
+                      describe_exit(&srv->exit, how, sizeof how), first);
+            return -1;
+        }
+        const char *at = strstr(line, marker);
+        if (at != NULL) {
+            snprintf(srv->ready_line, sizeof srv->ready_line, "%s", line);
+            if (parse_ready(srv, at + strlen(marker)) < 0) {
+                set_error("%s: cannot parse ready line '%s'", srv->name,
+                          line);
+                server_stop(srv);
+                return -1;
+            }
+            return 0;
+        }
+    }
+}
+
+int server_start(struct server *srv, const char *name,
+                 const char *const args[], const char *port)
+{
+    char *argv[MAX_ARGS];
+    if (build_argv(argv, name, args, port != NULL ? port : "0") < 0) {
+        memset(srv, 0, sizeof *srv);
+        srv->out_fd = srv->err_fd = -1;
+        set_error("too many arguments for %s", name);
+        return -1;
+    }
+    if (server_start_argv(srv, argv, "listening on ", 0) < 0)
+        return -1;
+    if (srv->port == 0) {
+        set_error("%s: ready line '%s' names port 0, not the real port",
+                  name, srv->ready_line);
+        server_stop(srv);
+        return -1;
+    }
+    return 0;
+}
+
+/* The state letter of pid from /proc/PID/stat ("1234 (name) S ..."), or
+ * 0 when it cannot be read. */
+static char process_state(pid_t pid)
+{
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    const char *paren = strrchr(text, ')');  /* the name may hold spaces */
+    return paren != NULL && paren[1] == ' ' ? paren[2] : 0;
+}
+
+int wait_until_asleep(pid_t pid, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        char state = process_state(pid);
+        if (state == 'S')
+            return 1;
+        if (state == 0 || state == 'Z' || now_ms() >= deadline)
+            return 0;
+        nap_ms(1);
+    }
+}
+
+int server_stop(struct server *srv)
+{
+    if (srv->pid <= 0) {
+        set_error("%s: not running", srv->name);
+        return -1;
+    }
+    wait_until_asleep(srv->pid, 2000);
+    kill(srv->pid, SIGTERM);
+    int rc = reap_by(srv->pid, now_ms() + HARNESS_STOP_MS, &srv->exit);
+    if (rc < 0 && srv->exit.timed_out)
+        set_error("%s did not exit within %d ms of SIGTERM (killed)",
+                  srv->name, HARNESS_STOP_MS);
+    srv->pid = 0;
+    server_collect(srv);
+    return rc;
+}
+
+int server_alive(struct server *srv)
+{
+    int status;
+    if (srv->pid <= 0)
+        return 0;
+    pid_t r = waitpid(srv->pid, &status, WNOHANG);
+    if (r == 0)
+        return 1;
+    if (r == srv->pid) {
+        decode_status(status, &srv->exit);
+        untrack(srv->pid);
+        srv->pid = 0;
+    }
+    return 0;
+}
+
+char *server_stderr_now(const struct server *srv)
+{
+    if (srv->err_fd < 0 || srv->err_is_pipe)
+        return NULL;
+    return file_text(srv->err_fd);
+}
+
+void server_release(struct server *srv)
+{
+    if (srv->pid > 0) {
+        reap_by(srv->pid, now_ms(), &srv->exit);
+        srv->pid = 0;
+    }
+    close_fd(&srv->out_fd);
+    close_fd(&srv->err_fd);
+    free(srv->err_text);
+    free(srv->out_rest);
+    srv->err_text = NULL;
+    srv->out_rest = NULL;
+}
+
+/* ---- programs run to completion ----------------------------------------- */
+
+int run_program(const char *name, const char *const args[], const void *in,
+                size_t in_len, int timeout_ms, struct run_result *r)
+{
+    char path[1024];
+    char *argv[MAX_ARGS];
+    int in_p[2], out_p[2], err_p[2];
+    struct buf out = {0}, err = {0};
+    const unsigned char *next = in;
+    size_t to_write = in_len;
+
+    memset(r, 0, sizeof *r);
+    bin_path(name, path, sizeof path);
+    if (build_argv(argv, path, args, NULL) < 0) {
+        set_error("too many arguments for %s", name);
+        return -1;
+    }
+    if (pipe(in_p) < 0 || pipe(out_p) < 0 || pipe(err_p) < 0) {
+        set_error("pipe: %s", strerror(errno));
+        return -1;
+    }
+    pid_t pid = spawn(path, argv, in_p[0], out_p[1], err_p[1]);
+    close(in_p[0]);
+    close(out_p[1]);
+    close(err_p[1]);
+    int fds[3] = {in_p[1], out_p[0], err_p[0]};
+    for (int i = 0; i < 3; i++) {
+        set_cloexec(fds[i]);
+        set_nonblock(fds[i], 1);
+    }
+    if (pid < 0) {
+        for (int i = 0; i < 3; i++)
+            close(fds[i]);
+        return -1;
+    }
+    r->pid = pid;
+    if (to_write == 0)
+        close_fd(&fds[0]);
+
+    /* One loop over the three pipes: write stdin while it has room, read
+     * stdout and stderr as they fill, so neither side ever waits on the
+     * other. */
+    long long deadline = now_ms() + timeout_ms;
+    int killed = 0;
+    while (fds[0] >= 0 || fds[1] >= 0 || fds[2] >= 0) {
+        struct pollfd p[3];
+        for (int i = 0; i < 3; i++) {
+            p[i].fd = fds[i];
+            p[i].events = i == 0 ? POLLOUT : POLLIN;
+            p[i].revents = 0;
+        }
+        int left = left_ms(deadline);
+        if (left == 0) {
+            killed = 1;
+            break;
+        }
+        int rc = poll(p, 3, left);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0)
+            break;
+        if (fds[0] >= 0 && p[0].revents != 0) {
+            size_t chunk = to_write < IO_CHUNK ? to_write : IO_CHUNK;
+            ssize_t n = write(fds[0], next, chunk);
+            if (n > 0) {
+                next += n;
+                to_write -= (size_t)n;
+            }
+            if ((n < 0 && errno != EAGAIN && errno != EINTR) ||
+                to_write == 0)
+                close_fd(&fds[0]);  /* done, or the program stopped reading */
+        }
+        for (int i = 1; i < 3; i++) {
+            if (fds[i] < 0 || p[i].revents == 0)
+                continue;
+            char chunk[IO_CHUNK];
+            ssize_t n = read(fds[i], chunk, sizeof chunk);
+            if (n > 0)
+                buf_add(i == 1 ? &out : &err, chunk, (size_t)n);
+            else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+                close_fd(&fds[i]);
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        close_fd(&fds[i]);
+
+    reap_by(pid, killed ? now_ms() : deadline + 1000, &r->exit);
+    if (killed)
+        r->exit.timed_out = 1;
+    r->out_len = out.len;
+    r->out = buf_take(&out);
+    r->err_len = err.len;
+    r->err = (char *)buf_take(&err);
+    return 0;
+}
+
+void run_result_free(struct run_result *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = NULL;
+    r->err = NULL;
+}
+
+void quiet_stderr(void)
+{
+    int fd = open("/dev/null", O_WRONLY);
+    if (fd >= 0) {
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+    }
+}
+
+/* ---- raw sockets ------------------------------------------------------------ */
+
+static socklen_t make_addr(const char *host, uint16_t port,
+                           struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (strchr(host, ':') != NULL) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(port);
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            return 0;
+        return sizeof *a;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+        return 0;
+    return sizeof *a;
+}
+
+int tcp_connect(const char *host, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = make_addr(host, port, &ss);
+    ignore_sigpipe_once();
+    if (len == 0) {
+        set_error("'%s' is not a numeric address", host);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (fd < 0) {
+        set_error("socket: %s", strerror(errno));
+        return -1;
+    }
+    set_cloexec(fd);
+    /* Non-blocking connect + poll: bounded even if SYNs went unanswered. */
+    int old = set_nonblock(fd, 1);
+    int rc = connect(fd, (struct sockaddr *)&ss, len);
+    if (rc < 0 && errno == EINPROGRESS) {
+        struct pollfd p = {fd, POLLOUT, 0};
+        int err = 0;
+        socklen_t elen = sizeof err;
+        rc = poll(&p, 1, 5000);
+        if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0)
+            rc = err == 0 ? 0 : -1;
+        else {
+            err = ETIMEDOUT;
+            rc = -1;
+        }
+        errno = err;
+    }
+    if (rc < 0) {
+        set_error("connect %s port %u: %s", host, (unsigned)port,
+                  strerror(errno));
+        close(fd);
+        return -1;
+    }
+    fcntl(fd, F_SETFL, old);
+    return fd;
+}
+
+int tcp_listen(const char *host, uint16_t *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = make_addr(host, 0, &ss);
+    if (len == 0) {
+        set_error("'%s' is not a numeric address", host);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (fd < 0) {
+        set_error("socket: %s", strerror(errno));
+        return -1;
+    }
+    set_cloexec(fd);
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 16) < 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+        set_error("bind/listen %s: %s", host, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    *port = ss.ss_family == AF_INET6
+                ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
+}
+
+size_t sock_send_all(int fd, const void *buf, size_t n, int timeout_ms)
+{
+    const char *p = buf;
+    size_t sent = 0;
+    long long deadline = now_ms() + timeout_ms;
+    int old = set_nonblock(fd, 1);
+
+    ignore_sigpipe_once();
+    while (sent < n) {
+        struct pollfd pf = {fd, POLLOUT, 0};
+        int rc = poll(&pf, 1, left_ms(deadline));
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0) {
+            set_error("send: %s", rc == 0 ? "timed out" : strerror(errno));
+            break;
+        }
+        ssize_t k = send(fd, p + sent, n - sent, MSG_NOSIGNAL);
+        if (k < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (k < 0) {
+            set_error("send: %s", strerror(errno));
+            break;
+        }
+        sent += (size_t)k;
+    }
+    if (old >= 0)
+        fcntl(fd, F_SETFL, old);
+    return sent;
+}
+
+size_t sock_read_exact(int fd, void *buf, size_t n, int timeout_ms)
+{
+    char *p = buf;
+    size_t got = 0;
+    long long deadline = now_ms() + timeout_ms;
+    int old = set_nonblock(fd, 1);
+
+    while (got < n) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        int rc = poll(&pf, 1, left_ms(deadline));
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0) {
+            set_error("read: %s after %zu of %zu bytes",
+                      rc == 0 ? "timed out" : strerror(errno), got, n);
+            break;
+        }
+        ssize_t k = read(fd, p + got, n - got);
+        if (k < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (k <= 0) {
+            set_error("read: %s after %zu of %zu bytes",
+                      k == 0 ? "end of file" : strerror(errno), got, n);
+            break;
+        }
+        got += (size_t)k;
+    }
+    if (old >= 0)
+        fcntl(fd, F_SETFL, old);
+    return got;
+}
+
+int sock_expect_eof(int fd, int timeout_ms)
+{
+    char c;
+    struct pollfd pf = {fd, POLLIN, 0};
+    long long deadline = now_ms() + timeout_ms;
+    int rc;
+
+    while ((rc = poll(&pf, 1, left_ms(deadline))) < 0 && errno == EINTR) {
+    }
+    if (rc <= 0) {
+        set_error("no end of file within %d ms", timeout_ms);
+        return -1;
+    }
+    ssize_t k = recv(fd, &c, 1, 0);
+    if (k == 0)
+        return 1;
+    if (k > 0) {
+        set_error("a byte arrived where end of file was expected");
+        return 0;
+    }
+    set_error("read: %s", strerror(errno));
+    return -1;
+}
+
+int sock_quiet_for(int fd, int ms)
+{
+    struct pollfd pf = {fd, POLLIN, 0};
+    long long deadline = now_ms() + ms;
+    int rc;
+
+    while ((rc = poll(&pf, 1, left_ms(deadline))) < 0 && errno == EINTR) {
+    }
+    return rc == 0;
+}
+
+int sock_reset(int fd)
+{
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    return close(fd);
+}
+
+int free_port(const char *host, uint16_t *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = make_addr(host, 0, &ss);
+    if (len == 0)
+        return -1;
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    int rc = bind(fd, (struct sockaddr *)&ss, len);
+    if (rc == 0)
+        rc = getsockname(fd, (struct sockaddr *)&ss, &len);
+    close(fd);
+    if (rc < 0)
+        return -1;
+    *port = ss.ss_family == AF_INET6
+                ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return 0;
+}
+
+int have_ipv6_loopback(void)
+{
+    uint16_t port;
+    return free_port("::1", &port) == 0;
+}
+
+/* ---- data and text ---------------------------------------------------------- */
+
+void fill_random(void *buf, size_t n, uint32_t seed)
+{
+    unsigned char *p = buf;
+    uint32_t x = seed != 0 ? seed : 0x9e3779b9u;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (unsigned char)(x >> 24);
+    }
+}
+
+int count_lines(const char *text)
+{
+    int lines = 0;
+    const char *p = text;
+    while (*p != '\0') {
+        const char *nl = strchr(p, '\n');
+        lines++;
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    return lines;
+}
+
+const char *line_with(const char *text, const char *needle, char *buf,
+                      size_t size)
+{
+    const char *p = text;
+    while (p != NULL && *p != '\0') {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+        char *line = malloc(len + 1);
+        if (line == NULL)
+            return NULL;
+        memcpy(line, p, len);
+        line[len] = '\0';
+        int hit = strstr(line, needle) != NULL;
+        if (hit)
+            snprintf(buf, size, "%s", line);
+        free(line);
+        if (hit)
+            return buf;
+        p = nl != NULL ? nl + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* "==" digits "==" at the start of a line. */
+static int sanitizer_line(const char *p)
+{
+    if (strncmp(p, "==", 2) != 0)
+        return 0;
+    p += 2;
+    if (*p < '0' || *p > '9')
+        return 0;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return strncmp(p, "==", 2) == 0;
+}
+
+char *drop_sanitizer_lines(char *text)
+{
+    char *out = text;
+    const char *in = text;
+    while (*in != '\0') {
+        const char *nl = strchr(in, '\n');
+        size_t len = nl != NULL ? (size_t)(nl - in) + 1 : strlen(in);
+        if (!sanitizer_line(in)) {
+            memmove(out, in, len);
+            out += len;
+        }
+        in += len;
+    }
+    *out = '\0';
+    return text;
+}
+
+int has_number(const char *text, unsigned long long n)
+{
+    char digits[32];
+    size_t len = (size_t)snprintf(digits, sizeof digits, "%llu", n);
+    for (const char *p = strstr(text, digits); p != NULL;
+         p = strstr(p + 1, digits)) {
+        int before = p > text && p[-1] >= '0' && p[-1] <= '9';
+        int after = p[len] >= '0' && p[len] <= '9';
+        if (!before && !after)
+            return 1;
+    }
+    return 0;
+}

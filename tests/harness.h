@@ -1,0 +1,239 @@
+/* harness.h - driving socklab's real programs from Criterion tests.
+ *
+ * Three kinds of help, all bounded in time and all on loopback:
+ *
+ *   - servers:  server_start runs a server binary on port 0, waits for its
+ *               ready line and reports the port it got; server_stop sends
+ *               SIGTERM, reaps it and hands back its exit status and stderr.
+ *   - programs: run_program runs a client (or a server with bad arguments)
+ *               to completion, feeding stdin and collecting stdout/stderr
+ *               without ever deadlocking on a full pipe.
+ *   - sockets:  small raw-socket steps (connect, write, read exactly N, "no
+ *               byte arrives", reset) for cases no client would produce.
+ *
+ * Every process the harness starts dies with the test (PR_SET_PDEATHSIG,
+ * SIGKILL), is remembered, and is reaped by its pid: in server_stop,
+ * run_program, child_wait, or at the latest in harness_cleanup, which every
+ * suite that starts processes names as its .fini.
+ *
+ * Time limits are in milliseconds. Functions return 0 for success and -1
+ * for failure unless they say otherwise; on failure a reason is left in
+ * harness_error() so an assertion can print it.
+ */
+#ifndef SOCKLAB_TESTS_HARNESS_H
+#define SOCKLAB_TESTS_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* How long a server may take to print its ready line, and to exit after
+ * SIGTERM, before the harness gives up (and, for the exit, sends SIGKILL). */
+#define HARNESS_READY_MS 5000
+#define HARNESS_STOP_MS 5000
+
+/* The last failure of a harness function, as one line of text. */
+const char *harness_error(void);
+
+/* ---- binaries ------------------------------------------------------------ */
+
+/* Where program NAME lives: $SOCKLAB_BIN/NAME when SOCKLAB_BIN is set, else
+ * SOCKLAB_ROOT/bin/NAME. A NAME containing '/' is taken as a path as it is.
+ * Writes into buf (size bytes) and returns buf. */
+const char *bin_path(const char *name, char *buf, size_t size);
+
+/* 1 when bin_path(name) exists and is executable, else 0. */
+int bin_exists(const char *name);
+
+/* The first executable called name on $PATH, written into buf; NULL when
+ * there is none (e.g. socat is not installed). */
+const char *find_on_path(const char *name, char *buf, size_t size);
+
+/* ---- how a process ended --------------------------------------------------- */
+
+struct exit_info {
+    int exited;     /* 1: exit() or return from main; code is valid */
+    int code;       /* the exit status, 0..255 */
+    int signaled;   /* 1: killed by a signal; signo is valid */
+    int signo;
+    int timed_out;  /* 1: the harness had to kill it at its deadline */
+};
+
+/* "exit 0", "exit 71", "killed by signal 9", "timed out (killed)": for
+ * assertion messages. Returns buf. */
+const char *describe_exit(const struct exit_info *how, char *buf, size_t size);
+
+/* ---- servers ------------------------------------------------------------- */
+
+struct server {
+    pid_t pid;               /* 0 once reaped */
+    char name[64];           /* the program, as given to server_start */
+    char ready_line[160];    /* the ready line, without its newline */
+    char host[64];           /* address part of the ready line, no brackets */
+    int family;              /* AF_INET or AF_INET6, from the host's shape */
+    uint16_t port;           /* the port the server really got */
+    int out_fd;              /* rest of its stdout (a pipe), -1 once closed */
+    int err_fd;              /* its stderr: temp file or pipe, -1 once closed */
+    int err_is_pipe;
+    /* Filled by server_stop; freed by server_stop's next call or
+     * server_release. NUL-terminated. */
+    struct exit_info exit;
+    char *err_text;          /* everything the server wrote to stderr */
+    char *out_rest;          /* what it wrote to stdout after the ready line */
+};
+
+/* Start server binary NAME with args (a NULL-terminated list, may be NULL)
+ * followed by port (NULL means "0", so the kernel picks a free port), and
+ * wait at most HARNESS_READY_MS for "listening on ADDR:PORT" on its stdout.
+ * stdin is /dev/null; stderr goes to an unlinked temp file, so a -v trace of
+ * any length never blocks the server. On success fills srv and returns 0;
+ * on failure (no binary, early exit, no ready line in time) the server is
+ * killed and reaped, srv->exit and srv->err_text say how it ended, and -1
+ * is returned. */
+int server_start(struct server *srv, const char *name,
+                 const char *const args[], const char *port);
+
+/* The general form, for servers that are not socklab's: run argv (argv[0]
+ * is the program, resolved with bin_path) and wait for a line containing
+ * marker ("listening on ") on stdout, or on stderr when ready_on_stderr
+ * (stderr is then a pipe, read only for that line; later output must stay
+ * small). After the marker, an optional "AF=N " prefix (socat's) is skipped
+ * and "HOST:PORT" or "[HOST]:PORT" is parsed. */
+int server_start_argv(struct server *srv, char *const argv[],
+                      const char *marker, int ready_on_stderr);
+
+/* Stop a started server: wait (at most 2 s) until it is blocked in a
+ * system call (wait_until_asleep), SIGTERM, then wait up to
+ * HARNESS_STOP_MS for it to exit (SIGKILL and exit.timed_out = 1 past
+ * that). Fills srv->exit, srv->err_text and srv->out_rest, closes its fds.
+ * Returns 0 when it exited by itself within the time, -1 otherwise (or if
+ * it was not running). */
+int server_stop(struct server *srv);
+
+/* Wait at most timeout_ms until process pid is asleep (state S in
+ * /proc/PID/stat): blocked in accept, read, poll... A signal sent then
+ * interrupts that call, which is the case a test of SIGTERM means. A
+ * signal that lands while a blocking server runs between two calls is
+ * lost (see io::a_stop_requested_before_read_some_is_not_lost); tests that
+ * are not about that race wait here first. This waits for a condition, not
+ * a time. Returns 1 when asleep, 0 on timeout or without /proc. */
+int wait_until_asleep(pid_t pid, int timeout_ms);
+
+/* Is the server still running (not exited, not reaped)? 1 or 0. */
+int server_alive(struct server *srv);
+
+/* Everything the server has written to stderr so far (temp-file stderr
+ * only), as a malloc'd NUL-terminated string; NULL on failure. */
+char *server_stderr_now(const struct server *srv);
+
+/* Kill (if needed) and reap the server, free its texts, close its fds. Safe
+ * to call twice and on a zeroed struct. */
+void server_release(struct server *srv);
+
+/* ---- programs run to completion ------------------------------------------ */
+
+struct run_result {
+    pid_t pid;                /* the pid it had (for checking its trace) */
+    unsigned char *out;       /* stdout bytes (malloc'd, NUL-terminated too) */
+    size_t out_len;
+    char *err;                /* stderr text (malloc'd, NUL-terminated) */
+    size_t err_len;
+    struct exit_info exit;
+};
+
+/* Run program NAME (bin_path) with args (NULL-terminated, may be NULL),
+ * write in_len bytes of in to its stdin then close it, and collect stdout
+ * and stderr, all in one poll loop so that no pipe can fill up and stall
+ * either side. Past timeout_ms the program is killed (exit.timed_out).
+ * Returns 0 when the program ran and was reaped (whatever its exit code),
+ * -1 when it could not be started. Free with run_result_free. */
+int run_program(const char *name, const char *const args[], const void *in,
+                size_t in_len, int timeout_ms, struct run_result *r);
+
+void run_result_free(struct run_result *r);
+
+/* ---- helper children ------------------------------------------------------ */
+
+/* Fork a child that runs fn(arg) and then _exit(fn's return value). The
+ * child dies with the test and is reaped by child_wait or harness_cleanup.
+ * Returns its pid, or -1. */
+pid_t child_run(int (*fn)(void *arg), void *arg);
+
+/* Wait at most timeout_ms for that child to exit (SIGKILL past that) and
+ * say how it ended. Returns 0 when it exited by itself in time, else -1. */
+int child_wait(pid_t pid, int timeout_ms, struct exit_info *how);
+
+/* Kill and reap every process the harness started that is still around.
+ * Use as a suite's .fini, so that a failed assertion, which leaves the test
+ * early, still leaves no process behind. */
+void harness_cleanup(void);
+
+/* Point this process's stderr at /dev/null. For a test that expects the
+ * code under test to print its error and exit (.exit_code = ...): the
+ * message has been checked elsewhere and would only clutter the run. */
+void quiet_stderr(void);
+
+/* ---- raw sockets ------------------------------------------------------------ */
+
+/* A TCP connection to host (a numeric address: "127.0.0.1" or "::1") and
+ * port, with a 5 s bound on connect. Returns the fd or -1. */
+int tcp_connect(const char *host, uint16_t port);
+
+/* A listening TCP socket on host (numeric) and a port the kernel picks,
+ * written to *port. Returns the fd or -1. */
+int tcp_listen(const char *host, uint16_t *port);
+
+/* Send all n bytes within timeout_ms (poll + send, no SIGPIPE). Returns the
+ * number of bytes sent: n, or fewer on timeout or error. */
+size_t sock_send_all(int fd, const void *buf, size_t n, int timeout_ms);
+
+/* Read exactly n bytes within timeout_ms. Returns the number read: n, or
+ * fewer when the peer closed, an error came or the time ran out. */
+size_t sock_read_exact(int fd, void *buf, size_t n, int timeout_ms);
+
+/* Wait at most timeout_ms for end of file. Returns 1 for EOF, 0 when data
+ * arrived instead, -1 for a timeout or an error. */
+int sock_expect_eof(int fd, int timeout_ms);
+
+/* The negative check: returns 1 when nothing at all (no byte, no EOF)
+ * arrives on fd within ms, 0 when something does. */
+int sock_quiet_for(int fd, int ms);
+
+/* Close with SO_LINGER {1, 0}: the kernel sends RST instead of FIN and
+ * drops anything unsent. Returns close's result. */
+int sock_reset(int fd);
+
+/* A port that was free a moment ago (bind to 0, read, close), for cases
+ * that need a port nobody listens on. Returns 0 or -1. */
+int free_port(const char *host, uint16_t *port);
+
+/* 1 when this machine can bind an IPv6 socket to ::1, else 0. */
+int have_ipv6_loopback(void);
+
+/* ---- data and text ----------------------------------------------------------- */
+
+/* Fill buf with n pseudo-random bytes from seed (xorshift: the same seed
+ * gives the same bytes on every run and machine). */
+void fill_random(void *buf, size_t n, uint32_t seed);
+
+/* How many '\n'-terminated lines text holds (a last line without '\n'
+ * counts too). */
+int count_lines(const char *text);
+
+/* The first line of text containing needle, copied without its newline
+ * into buf; NULL when no line has it. */
+const char *line_with(const char *text, const char *needle, char *buf,
+                      size_t size);
+
+/* Remove, in place, the lines a sanitizer adds ("==1234==Running thread
+ * ... was not suspended"): under -fsanitize=address a forked copy of the
+ * multi-threaded test process prints one when it calls exit. Real
+ * sanitizer errors still fail the test through the exit code. Returns
+ * text. */
+char *drop_sanitizer_lines(char *text);
+
+/* 1 when number n appears in text as a whole number (not inside a longer
+ * run of digits), else 0. */
+int has_number(const char *text, unsigned long long n);
+
+#endif
