@@ -23,7 +23,7 @@ int parse_long_in(const char *text, long min, long max, long *value)
             return -1;
         v = v * 10 + (*p - '0');
     }
-    if (v < min)
+    if (v < min || v > max)
         return -1;
     *value = v;
     return 0;

@@ -9,6 +9,12 @@
 ssize_t read_some(int fd, void *buf, size_t size)
 {
     for (;;) {
+        /* A stop that landed between two calls (not during one) set the
+         * flag without interrupting anything: honour it before blocking. */
+        if (stop_requested) {
+            errno = EINTR;
+            return -1;
+        }
         ssize_t n = read(fd, buf, size);
         /* A signal landed before any byte arrived. Go back to waiting,
          * unless that signal was the request to stop. */
@@ -42,6 +48,12 @@ int write_all(int fd, const void *buf, size_t size)
     /* write may take only part of the buffer when the socket's send buffer
      * is full; the rest is still ours to send. */
     while (size > 0) {
+        /* A stop during a partial write shows up only here: write returned
+         * the bytes it took, not EINTR. */
+        if (stop_requested) {
+            errno = EINTR;
+            return -1;
+        }
         ssize_t n = write(fd, p, size);
         if (n < 0) {
             if (errno == EINTR && !stop_requested)
