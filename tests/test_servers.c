@@ -34,7 +34,7 @@
 /* Every TCP echo server: the conformance cases run against each. */
 static const char *const SERVERS[] = {
     "echo-server",
-    /* "echo-server-fork", */
+    "echo-server-fork",
     /* "echo-server-poll", */
     /* "uv-echo-server", */
 };
