@@ -191,7 +191,8 @@ static void on_echo(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 
     /* Everything came back: close the socket, and the loop, with nothing
      * left to watch, lets main go on. */
-    trace_step(bsd("close(%d)", sock_fd), "uv_close(sock)");
+    trace_step(bsd("epoll_ctl(DEL, %d) + close(%d)", sock_fd, sock_fd),
+               "uv_close(sock)");
     uv_close((uv_handle_t *)stream, on_closed);
 }
 /* endregion: on-echo */

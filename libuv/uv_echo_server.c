@@ -211,7 +211,8 @@ static void close_client(struct client *c)
 {
     if (uv_is_closing((uv_handle_t *)&c->handle))
         return;
-    trace_step(bsd("close(%d)", c->fd), "uv_close(client %d)", c->fd);
+    trace_step(bsd("epoll_ctl(DEL, %d) + close(%d)", c->fd, c->fd),
+               "uv_close(client %d)", c->fd);
     uv_close((uv_handle_t *)&c->handle, on_client_closed);
 }
 /* endregion: close-client */
@@ -402,8 +403,9 @@ static void close_handle(uv_handle_t *handle, void *unused)
     if (uv_is_closing(handle))
         return;
     if (handle == (uv_handle_t *)&server) {
-        trace_step(bsd("close(%d)", fd_of(handle)), "uv_close(server %d)",
-                   fd_of(handle));
+        trace_step(bsd("epoll_ctl(DEL, %d) + close(%d)", fd_of(handle),
+                       fd_of(handle)),
+                   "uv_close(server %d)", fd_of(handle));
         uv_close(handle, on_closed);
     } else if (handle->type == UV_SIGNAL) {
         trace_step("sigaction(SIG_DFL)", "uv_close(%s watcher)",

@@ -255,11 +255,15 @@ side_by_side() {
         arr[++n] = s
         return n
     }
-    function row(l, r,   nl, nr, i, a, b) {
+    function row(l, r,   nl, nr, i, a, b, line) {
         nl = wrap(l, a)
         nr = wrap(r, b)
-        for (i = 1; i <= nl || i <= nr; i++)
-            printf "%-" col "s | %s\n", (i <= nl ? a[i] : ""), (i <= nr ? b[i] : "")
+        for (i = 1; i <= nl || i <= nr; i++) {
+            line = sprintf("%-" col "s | %s", (i <= nl ? a[i] : ""),
+                           (i <= nr ? b[i] : ""))
+            sub(/ +$/, "", line)
+            print line
+        }
     }
     FNR == NR { L[++nl] = $0; KL[nl] = kind($0); next }
     { R[++nr] = $0; KR[nr] = kind($0) }
