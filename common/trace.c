@@ -149,3 +149,26 @@ void trace_note(const char *fmt, ...)
     emit(line, sizeof line, used);
     errno = saved;
 }
+
+void trace_step(const char *libuv, const char *step, ...)
+{
+    int saved = errno;
+    char line[512];
+    size_t used = 0;
+    va_list ap;
+
+    if (!the_trace_on)
+        return;
+    append_f(line, sizeof line, &used, "[%s %ld] ", the_program,
+             (long)getpid());
+    va_start(ap, step);
+    append(line, sizeof line, &used, step, ap);
+    va_end(ap);
+    if (libuv != NULL && *libuv != '\0') {
+        while (used < TRACE_COLUMN && used < sizeof line - 2)
+            line[used++] = ' ';
+        append_f(line, sizeof line, &used, "  ~ %s", libuv);
+    }
+    emit(line, sizeof line, used);
+    errno = saved;
+}

@@ -32,6 +32,11 @@ void trace(long result, const char *note, const char *libuv,
 /* A line that is not a call ("stop requested", "waiting for a client"). */
 void trace_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A step with no result to show: a call that returns void (uv_close) or a
+ * callback being entered (on_close). Laid out like trace, minus " = N". */
+void trace_step(const char *libuv, const char *step, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* "ECONNRESET", "EINTR", ... or "E?" for one we do not list. */
 const char *errno_name(int err);
 
