@@ -10,6 +10,7 @@
  * Usage: echo-client [-h] [-v] [HOST [PORT]]
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -111,6 +112,11 @@ int main(int argc, char **argv)
      * report, not a silent death by SIGPIPE. */
     if (ignore_sigpipe() < 0)
         die(EX_OSERR, "sigaction: %s", strerror(errno));
+
+    /* With standard input closed, the socket would be given descriptor 0
+     * and we would read our own connection as input. */
+    if (fcntl(STDIN_FILENO, F_GETFD) < 0)
+        die(EX_IOERR, "read standard input: %s", strerror(errno));
 
     int fd = connect_to(args.host, args.port);
     echo_stdin(fd);

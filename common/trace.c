@@ -132,38 +132,21 @@ void trace(long result, const char *note, const char *libuv,
     errno = saved;
 }
 
-void trace_note(const char *fmt, ...)
+/* A line without a result: the text, then the libuv column if any. */
+static void step_line(const char *libuv, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void step_line(const char *libuv, const char *fmt, va_list ap)
 {
     int saved = errno;
     char line[512];
     size_t used = 0;
-    va_list ap;
 
     if (!the_trace_on)
         return;
     append_f(line, sizeof line, &used, "[%s %ld] ", the_program,
              (long)getpid());
-    va_start(ap, fmt);
     append(line, sizeof line, &used, fmt, ap);
-    va_end(ap);
-    emit(line, sizeof line, used);
-    errno = saved;
-}
-
-void trace_step(const char *libuv, const char *step, ...)
-{
-    int saved = errno;
-    char line[512];
-    size_t used = 0;
-    va_list ap;
-
-    if (!the_trace_on)
-        return;
-    append_f(line, sizeof line, &used, "[%s %ld] ", the_program,
-             (long)getpid());
-    va_start(ap, step);
-    append(line, sizeof line, &used, step, ap);
-    va_end(ap);
     if (libuv != NULL && *libuv != '\0') {
         while (used < TRACE_COLUMN && used < sizeof line - 2)
             line[used++] = ' ';
@@ -171,4 +154,20 @@ void trace_step(const char *libuv, const char *step, ...)
     }
     emit(line, sizeof line, used);
     errno = saved;
+}
+
+void trace_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    step_line(NULL, fmt, ap);
+    va_end(ap);
+}
+
+void trace_step(const char *libuv, const char *step, ...)
+{
+    va_list ap;
+    va_start(ap, step);
+    step_line(libuv, step, ap);
+    va_end(ap);
 }

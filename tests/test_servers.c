@@ -36,13 +36,13 @@ static const char *const SERVERS[] = {
     "echo-server",
     "echo-server-fork",
     /* "echo-server-poll", */
-    /* "uv-echo-server", */
+    "uv-echo-server",
 };
 
 /* Every TCP echo client: paired with every server, and on its own. */
 static const char *const CLIENTS[] = {
     "echo-client",
-    /* "uv-echo-client", */
+    "uv-echo-client",
 };
 
 /* Servers that serve one client at a time (the second one waits). */
