@@ -1146,3 +1146,20 @@ int has_number(const char *text, unsigned long long n)
     }
     return 0;
 }
+
+int children_of(pid_t pid, pid_t *out, int max)
+{
+    char path[64];
+    int n = 0;
+    long child;
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pid,
+             (long)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (n < max && fscanf(f, "%ld", &child) == 1)
+        out[n++] = (pid_t)child;
+    fclose(f);
+    return n;
+}
+

@@ -163,6 +163,11 @@ pid_t child_run(int (*fn)(void *arg), void *arg);
  * say how it ended. Returns 0 when it exited by itself in time, else -1. */
 int child_wait(pid_t pid, int timeout_ms, struct exit_info *how);
 
+/* The children of pid (in any state, zombies included), from
+ * /proc/PID/task/PID/children: up to max pids into out. Returns how many,
+ * or -1 when pid does not exist. */
+int children_of(pid_t pid, pid_t *out, int max);
+
 /* Kill and reap every process the harness started that is still around.
  * Use as a suite's .fini, so that a failed assertion, which leaves the test
  * early, still leaves no process behind. */

@@ -56,23 +56,6 @@ static int connect_and_echo(const struct server *srv, const char *msg)
 
 /* ---- what /proc says about the server ----------------------------------- */
 
-/* Children of pid (any state), from /proc/PID/task/PID/children. */
-static int children_of(pid_t pid, pid_t *out, int max)
-{
-    char path[64];
-    int n = 0;
-    long child;
-    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pid,
-             (long)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    while (n < max && fscanf(f, "%ld", &child) == 1)
-        out[n++] = (pid_t)child;
-    fclose(f);
-    return n;
-}
-
 /* Processes whose parent is pid and whose state is Z, from /proc/N/stat. */
 static int zombies_of(pid_t pid)
 {
