@@ -405,8 +405,9 @@ static int read_and_echo(struct server *s, size_t i)
     if (c->out_end == c->out_start) {
         ssize_t w = write(fd, buf, (size_t)n);
         char note[48] = "";
-        if (w >= 0 && w < n)
-            snprintf(note, sizeof note, "short: %zd kept for POLLOUT", n - w);
+        if (w < n)
+            snprintf(note, sizeof note, "%zd kept for POLLOUT",
+                     w > 0 ? n - w : n);
         trace(w, note, "uv_write -> uv__write", "write(%d, %zd)", fd, n);
         if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
             errno != EINTR)
