@@ -72,7 +72,7 @@ struct server {
     struct timespec resume;  /* accepting is paused until then (EMFILE) */
     int accept_paused;
     time_t emfile_reported;  /* when we last warned about EMFILE */
-    unsigned long emfile_since;
+    unsigned long emfile_count;  /* accepts that failed for that reason */
     unsigned long served;
     unsigned long long echoed;
 };
@@ -97,7 +97,7 @@ static void raise_fd_limit(void)
     if (lim.rlim_cur == before)
         return;
     int rc = setrlimit(RLIMIT_NOFILE, &lim);
-    trace(rc, NULL, "none: libuv leaves this to the program",
+    trace(rc, NULL, "the program's job, before uv_run",
           "setrlimit(RLIMIT_NOFILE, %llu -> %llu)", (unsigned long long)before,
           (unsigned long long)lim.rlim_cur);
     if (rc < 0)
@@ -210,16 +210,16 @@ static void pause_accepting(struct server *s, int err)
 {
     time_t wall = time(NULL);
 
-    s->emfile_since++;
+    s->emfile_count++;
     if (s->emfile_reported == 0 ||
         wall - s->emfile_reported >= EMFILE_REPORT_EVERY) {
-        warn_msg("accept: %s%s; %lu time%s since the last warning; serving "
-                 "the %zu clients already connected, retrying every %d ms",
-                 strerror(err), errno_hint(err), s->emfile_since,
-                 s->emfile_since == 1 ? "" : "s", s->used - FIRST_CLIENT,
-                 ACCEPT_PAUSE_MS);
+        warn_msg("accept: %s%s; serving the %zu clients already connected, "
+                 "new ones wait in the backlog; retrying every %d ms (%lu "
+                 "failure%s so far; this warning at most every %d s)",
+                 strerror(err), errno_hint(err), s->used - FIRST_CLIENT,
+                 ACCEPT_PAUSE_MS, s->emfile_count,
+                 s->emfile_count == 1 ? "" : "s", EMFILE_REPORT_EVERY);
         s->emfile_reported = wall;
-        s->emfile_since = 0;
     }
     s->fds[LISTENER].events = 0;  /* poll ignores the listener meanwhile */
     s->accept_paused = 1;
