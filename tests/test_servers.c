@@ -35,7 +35,7 @@
 static const char *const SERVERS[] = {
     "echo-server",
     "echo-server-fork",
-    /* "echo-server-poll", */
+    "echo-server-poll",
     "uv-echo-server",
 };
 
