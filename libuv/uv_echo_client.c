@@ -34,6 +34,7 @@
 #include "io.h"
 #include "signals.h"
 #include "trace.h"
+#include "uv_trace.h"
 
 static const char usage[] =
     "[-h] [-v] [HOST [PORT]]\n"
@@ -118,33 +119,6 @@ static unsigned long long bytes_sent; /* read from stdin, queued to send */
 static unsigned long long bytes_back; /* echoed back, written to stdout */
 
 static char echo_buf[CHUNK_SIZE];     /* the server's echo lands here */
-
-/* For the trace: a libuv error by name and text; NULL if rc is not one. */
-static const char *uv_why(long rc)
-{
-    static char text[96];
-
-    if (rc >= 0)
-        return NULL;
-    snprintf(text, sizeof text, "%s (%s)", uv_err_name((int)rc),
-             uv_strerror((int)rc));
-    return text;
-}
-
-/* For the trace: the system call a step stands for, fd numbers filled in. */
-static const char *bsd(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static const char *bsd(const char *fmt, ...)
-{
-    static char text[128];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    return text;
-}
 
 /* ---- the echo coming back ------------------------------------------------ */
 

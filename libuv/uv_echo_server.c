@@ -35,6 +35,7 @@
 #include "fail.h"
 #include "signals.h"
 #include "trace.h"
+#include "uv_trace.h"
 
 static const char usage[] =
     "[-h] [-v] [-b ADDR] [PORT]\n"
@@ -93,37 +94,6 @@ static uv_signal_t sigterm_watcher;
 static struct totals totals;
 static struct chunk *spare_chunks;
 static unsigned spare_count;
-
-/* For the trace: a failed libuv call's error by name and text. libuv
- * returns errors as negative numbers (on Unix, minus the errno value) rather
- * than -1 and errno, so trace() cannot name them by itself. NULL when rc is
- * not an error. */
-static const char *uv_why(long rc)
-{
-    static char text[96];
-
-    if (rc >= 0)
-        return NULL;
-    snprintf(text, sizeof text, "%s (%s)", uv_err_name((int)rc),
-             uv_strerror((int)rc));
-    return text;
-}
-
-/* For the trace: the system call a libuv step stands for, with the real
- * descriptors filled in ("read(12) = 6"). */
-static const char *bsd(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static const char *bsd(const char *fmt, ...)
-{
-    static char text[128];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    return text;
-}
 
 /* The descriptor behind a handle, for the trace; -1 before it has one. */
 static int fd_of(const void *handle)
