@@ -101,6 +101,7 @@ static void finish(int fd)
 }
 /* endregion: finish */
 
+/* region: main */
 int main(int argc, char **argv)
 {
     struct endpoint_args args;
@@ -117,3 +118,4 @@ int main(int argc, char **argv)
     finish(fd);
     return 0;
 }
+/* endregion: main */
