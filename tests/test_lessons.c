@@ -44,7 +44,7 @@
 
 /* The real lessons quote at least this many regions; fewer means the
  * checker found nothing to check, or the lessons lost their quotes. */
-#define MIN_REAL_QUOTES 20
+#define MIN_REAL_QUOTES 15
 
 #define PATH_SIZE 4096
 #define NAME_SIZE 128
