@@ -21,9 +21,9 @@
  * the two in step.
  *
  * Also checked: every region in the program sources is closed and named once
- * per file; lessons/README.md links every lessons/NN-*.md and every local file
- * it links exists. The checker is tested on small examples first, so a broken
- * checker cannot pass vacuously.
+ * per file; lessons/README.md links every lessons/NN-*.md, and every local
+ * link in the lessons points at a file that exists. The checker is tested on
+ * small examples first, so a broken checker cannot pass vacuously.
  */
 #include <criterion/criterion.h>
 
@@ -79,7 +79,7 @@ static void complain(struct report *r, const char *fmt, ...)
     r->text[r->used] = '\0';
 }
 
-/* ---- files as arrays of lines --------------------------------------------- */
+/* ---- files as arrays of lines ------------------------------------------- */
 
 /* out = a/b; a path that does not fit fails the test rather than being cut. */
 static void path_join(char *out, size_t size, const char *a, const char *b)
@@ -170,7 +170,7 @@ static void text_free(struct text *t)
     t->count = 0;
 }
 
-/* ---- region markers in the sources ---------------------------------------- */
+/* ---- region markers in the sources -------------------------------------- */
 
 static int is_blank(char c)
 {
@@ -311,7 +311,7 @@ static int scan_regions(const struct text *src, const char *path,
     return r->problems - before;
 }
 
-/* ---- quote markers and code fences in the lessons -------------------------- */
+/* ---- quote markers and code fences in the lessons ----------------------- */
 
 /* 1 for a well-formed quote marker (file and name filled), -1 for a line
  * that starts like one but is malformed, 0 for any other line. */
@@ -531,7 +531,7 @@ static int check_lesson(const char *root, const char *lesson, struct report *r)
     return quotes;
 }
 
-/* ---- directories ------------------------------------------------------------ */
+/* ---- directories -------------------------------------------------------- */
 
 static int by_name(const void *a, const void *b)
 {
@@ -627,7 +627,7 @@ static int check_source_regions(const char *root, const char *const *dirs,
     return regions;
 }
 
-/* ---- the index: lessons/README.md --------------------------------------------- */
+/* ---- the index: lessons/README.md --------------------------------------- */
 
 /* lessons/NN-something.md */
 static int is_lesson_name(const char *name)
@@ -714,43 +714,57 @@ static void collect_links(const struct text *md, const char *where,
     }
 }
 
+/* Every local link in root/lessons/NAME must point at an existing file;
+ * the links are left in *links. */
+static void check_links(const char *root, const char *name,
+                        struct links *links, struct report *r)
+{
+    char dir[PATH_SIZE], path[PATH_SIZE], where[PATH_SIZE];
+    struct text md;
+
+    links->count = 0;
+    path_join(dir, sizeof dir, root, "lessons");
+    path_join(path, sizeof path, dir, name);
+    path_join(where, sizeof where, "lessons", name);
+    if (text_load(&md, path) < 0) {
+        complain(r, "cannot read %s: %s", where, strerror(errno));
+        return;
+    }
+    collect_links(&md, where, links, r);
+    text_free(&md);
+    for (size_t k = 0; k < links->count; k++) {
+        struct stat st;
+        path_join(path, sizeof path, dir, links->target[k]);
+        if (stat(path, &st) < 0)
+            complain(r, "%s:%zu: links to \"%s\", but lessons/%s does not "
+                     "exist (name it as coming instead of linking it)", where,
+                     links->line[k], links->target[k], links->target[k]);
+    }
+}
+
 /* lessons/README.md under root links every lesson file, and every local
- * file it links exists. Returns the number of lesson files found. */
+ * link in the index and in the lessons points at a file that exists.
+ * Returns the number of lesson files found. */
 static int check_index(const char *root, struct report *r)
 {
-    char dir[PATH_SIZE], path[PATH_SIZE];
-    struct text md;
-    static struct links links;
+    char dir[PATH_SIZE];
+    static struct links index, other;
     int lessons = 0;
 
     path_join(dir, sizeof dir, root, "lessons");
-    path_join(path, sizeof path, dir, "README.md");
-    if (text_load(&md, path) < 0) {
-        complain(r, "cannot read lessons/README.md: %s", strerror(errno));
-        return 0;
-    }
-    collect_links(&md, "lessons/README.md", &links, r);
-    text_free(&md);
-
-    for (size_t k = 0; k < links.count; k++) {
-        struct stat st;
-        path_join(path, sizeof path, dir, links.target[k]);
-        if (stat(path, &st) < 0)
-            complain(r, "lessons/README.md:%zu: links to \"%s\", but "
-                     "lessons/%s does not exist (list it as coming instead "
-                     "of linking it)", links.line[k], links.target[k],
-                     links.target[k]);
-    }
+    check_links(root, "README.md", &index, r);
 
     char **names = list_dir(dir, ".md");
     for (char **p = names; *p != NULL; p++) {
+        if (strcmp(*p, "README.md") != 0)
+            check_links(root, *p, &other, r);
         if (!is_lesson_name(*p))
             continue;
         lessons++;
         size_t k = 0;
-        while (k < links.count && strcmp(links.target[k], *p) != 0)
+        while (k < index.count && strcmp(index.target[k], *p) != 0)
             k++;
-        if (k == links.count)
+        if (k == index.count)
             complain(r, "lessons/%s is not linked from lessons/README.md "
                      "(turn its \"coming\" entry into a link: [title](%s))",
                      *p, *p);
@@ -759,7 +773,7 @@ static int check_index(const char *root, struct report *r)
     return lessons;
 }
 
-/* ---- scratch trees for testing the checker itself ------------------------------ */
+/* ---- scratch trees for testing the checker itself ----------------------- */
 
 static char scratch[PATH_SIZE];
 
@@ -802,7 +816,8 @@ static void remove_tree(const char *path)
             struct dirent *e;
             char child[PATH_SIZE];
             while ((e = readdir(d)) != NULL) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                if (strcmp(e->d_name, ".") == 0 ||
+                    strcmp(e->d_name, "..") == 0)
                     continue;
                 path_join(child, sizeof child, path, e->d_name);
                 remove_tree(child);
@@ -835,7 +850,7 @@ static const char sample_source[] =
     "}\n"
     "/* endregion: part */\n";
 
-/* ---- running quotes.sh ------------------------------------------------------------- */
+/* ---- running quotes.sh -------------------------------------------------- */
 
 /* Run "sh ROOT/tests/scripts/quotes.sh ARG", its stdout and stderr into out.
  * Returns its exit status, or -1 if it did not exit normally. */
@@ -881,7 +896,7 @@ static int run_quotes(const char *root, const char *arg, char *out,
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* ---- the checker, on small examples ---------------------------------------------- */
+/* ---- the checker, on small examples ------------------------------------- */
 
 Test(lessons, checker_accepts_a_matching_quote, .fini = drop_scratch)
 {
@@ -1053,7 +1068,8 @@ Test(lessons, index_check_finds_unlinked_lessons_and_dead_links,
 
     make_scratch();
     put_file(scratch, "lessons/01-one.md", "# One\n");
-    put_file(scratch, "lessons/02-two.md", "# Two\n");
+    put_file(scratch, "lessons/02-two.md", "# Two\nBack to [one](01-one.md), "
+             "on to [five](05-five.md).\n");
     put_file(scratch, "lessons/README.md",
              "1. [One](01-one.md#start)\n"
              "2. Two, coming\n"
@@ -1063,9 +1079,11 @@ Test(lessons, index_check_finds_unlinked_lessons_and_dead_links,
              "```\n[in a block](nothere.md)\n```\n");
     int lessons = check_index(scratch, &r);
     cr_expect_eq(lessons, 2);
-    cr_expect_eq(r.problems, 3, "expected three reports, got:\n%s", r.text);
+    cr_expect_eq(r.problems, 4, "expected four reports, got:\n%s", r.text);
     cr_expect_not_null(strstr(r.text, "lessons/02-two.md is not linked"), "%s",
                        r.text);
+    cr_expect_not_null(strstr(r.text, "lessons/02-two.md:2: links to "
+                              "\"05-five.md\""), "%s", r.text);
     cr_expect_not_null(strstr(r.text, "README.md:3: links to \"03-three.md\""),
                        "%s", r.text);
     cr_expect_not_null(strstr(r.text, "README.md:4: links to \"../src/a.c\""),
@@ -1112,7 +1130,7 @@ Test(lessons, quotes_sh_finds_and_fixes_a_drifted_quote, .fini = drop_scratch,
                  out);
 }
 
-/* ---- the real lessons ----------------------------------------------------------- */
+/* ---- the real lessons --------------------------------------------------- */
 
 Test(lessons, every_quote_matches_its_source)
 {
