@@ -102,6 +102,7 @@ static void finish(int fd)
 }
 /* endregion: finish */
 
+/* region: main */
 int main(int argc, char **argv)
 {
     struct endpoint_args args;
@@ -123,3 +124,4 @@ int main(int argc, char **argv)
     finish(fd);
     return 0;
 }
+/* endregion: main */

@@ -6,6 +6,7 @@
 
 #include "signals.h"
 
+/* region: read-some */
 ssize_t read_some(int fd, void *buf, size_t size)
 {
     for (;;) {
@@ -23,7 +24,9 @@ ssize_t read_some(int fd, void *buf, size_t size)
         return n;
     }
 }
+/* endregion: read-some */
 
+/* region: read-full */
 ssize_t read_full(int fd, void *buf, size_t size)
 {
     char *p = buf;
@@ -40,7 +43,9 @@ ssize_t read_full(int fd, void *buf, size_t size)
     }
     return (ssize_t)got;
 }
+/* endregion: read-full */
 
+/* region: write-all */
 int write_all(int fd, const void *buf, size_t size)
 {
     const char *p = buf;
@@ -65,3 +70,4 @@ int write_all(int fd, const void *buf, size_t size)
     }
     return 0;
 }
+/* endregion: write-all */

@@ -5,6 +5,7 @@
 
 volatile sig_atomic_t stop_requested = 0;
 
+/* region: stop-signals */
 static void on_stop(int signo)
 {
     (void)signo;
@@ -33,3 +34,4 @@ int catch_stop_signals(void)
         return -1;
     return ignore_sigpipe();
 }
+/* endregion: stop-signals */

@@ -21,13 +21,16 @@ int open_listener(const struct sockaddr_storage *addr, int backlog)
 
     format_addr(sa, where, sizeof where);
 
+    /* region: listener-socket */
     /* 1. A socket is just a descriptor until we give it an address. */
     int fd = socket(sa->sa_family, SOCK_STREAM, 0);
     trace(fd, NULL, "uv_tcp_init", "socket(%s, SOCK_STREAM, 0)",
           family_name(sa->sa_family));
     if (fd < 0)
         die(EX_OSERR, "socket: %s%s", strerror(errno), errno_hint(errno));
+    /* endregion: listener-socket */
 
+    /* region: listener-reuseaddr */
     /* 2. Without SO_REUSEADDR, a restarted server cannot bind its port
      * while connections from the last run sit in TIME_WAIT (about a
      * minute). uv_tcp_bind sets the same option for the same reason. */
@@ -36,7 +39,9 @@ int open_listener(const struct sockaddr_storage *addr, int backlog)
           "setsockopt(%d, SO_REUSEADDR, 1)", fd);
     if (rc < 0)
         die(EX_OSERR, "setsockopt SO_REUSEADDR: %s", strerror(errno));
+    /* endregion: listener-reuseaddr */
 
+    /* region: listener-bind */
     /* 3. bind claims the address and port; port 0 lets the kernel pick. */
     rc = bind(fd, sa, addr_len(sa));
     trace(rc, NULL,
@@ -46,7 +51,9 @@ int open_listener(const struct sockaddr_storage *addr, int backlog)
     if (rc < 0)
         die(EX_OSERR, "bind %s: %s%s", where, strerror(errno),
             errno_hint(errno));
+    /* endregion: listener-bind */
 
+    /* region: listener-listen */
     /* 4. listen turns it into a passive socket: the kernel now completes
      * handshakes and queues up to `backlog` connections for accept. */
     rc = listen(fd, backlog);
@@ -54,6 +61,7 @@ int open_listener(const struct sockaddr_storage *addr, int backlog)
     if (rc < 0)
         die(EX_OSERR, "listen %s: %s%s", where, strerror(errno),
             errno_hint(errno));
+    /* endregion: listener-listen */
     return fd;
 }
 /* endregion: open-listener */

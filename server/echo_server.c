@@ -66,6 +66,7 @@ static void serve_forever(int listen_fd, struct totals *totals)
 }
 /* endregion: accept-loop */
 
+/* region: main */
 int main(int argc, char **argv)
 {
     struct endpoint_args args;
@@ -94,3 +95,4 @@ int main(int argc, char **argv)
              totals.clients, totals.clients == 1 ? "" : "s", totals.bytes);
     return 0;
 }
+/* endregion: main */
