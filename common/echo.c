@@ -30,6 +30,8 @@ enum echo_end echo_connection(int fd, unsigned long long *echoed)
         ssize_t n = read_some(fd, buf, sizeof buf);
         if (n > 0)
             snprintf(uv, sizeof uv, "echo_read, nread = %zd", n);
+        else if (n < 0 && errno == EINTR)
+            snprintf(uv, sizeof uv, "(libuv retries EINTR itself)");
         else
             snprintf(uv, sizeof uv, "echo_read, nread = UV_%s",
                      n == 0 ? "EOF" : errno_name(errno));
