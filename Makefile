@@ -119,7 +119,7 @@ check-criterion:
 # TEST_ARGS passes options to Criterion (e.g. --filter 'addr/*' or -j1).
 # Criterion's summary line is the last thing this prints.
 test: check-criterion
-	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	@$(MAKE) --no-print-directory -s all $(TEST_BIN)
 	@$(TEST_BIN) $(TEST_ARGS)
 
 # ---- demos and measurements ------------------------------------------------

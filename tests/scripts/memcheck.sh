@@ -68,4 +68,23 @@ for server in $SERVERS; do
     pid=
     check_log "$name" "$tmp/$name.vg"
 done
+# Datagrams: the UDP pair, both under valgrind.
+if [ -x bin/udp-echo-server ] && [ -x bin/udp-echo-client ]; then
+    : >"$tmp/ready"
+    $VG --log-file="$tmp/udp-echo-server.vg" bin/udp-echo-server 0 >"$tmp/ready" 2>/dev/null &
+    pid=$!
+    if port=$(wait_port "$tmp/ready"); then
+        printf 'one\ntwo\nthree\n' | $VG --log-file="$tmp/udp-echo-client.vg" \
+            bin/udp-echo-client 127.0.0.1 "$port" >"$tmp/out"
+        [ "$(cat "$tmp/out")" = "$(printf 'one\ntwo\nthree')" ] ||
+            { echo "memcheck: udp-echo-client: echo differs"; failed=1; }
+        check_log udp-echo-client "$tmp/udp-echo-client.vg"
+        kill -TERM "$pid"
+        wait "$pid" || { echo "memcheck: udp-echo-server exited $? after SIGTERM"; failed=1; }
+        pid=
+        check_log udp-echo-server "$tmp/udp-echo-server.vg"
+    else
+        echo "memcheck: udp-echo-server did not start"; failed=1
+    fi
+fi
 exit $failed
