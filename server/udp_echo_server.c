@@ -80,7 +80,7 @@ static void say_bound(int fd)
 {
     struct sockaddr_storage local;
     socklen_t len = sizeof local;
-    char text[ADDR_TEXT_MAX];
+    char text[ADDR_TEXT_MAX] = "";
 
     int rc = getsockname(fd, (struct sockaddr *)&local, &len);
     if (rc == 0)
