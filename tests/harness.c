@@ -1,12 +1,14 @@
 /* harness.c - see harness.h.
  *
- * One Linux-only piece: prctl(PR_SET_PDEATHSIG) (sys/prctl.h declares it
- * with no feature macro), so that a server whose test was killed at its
- * timeout dies too instead of lingering. The rest is POSIX.1-2008.
+ * Linux-only pieces: prctl(PR_SET_PDEATHSIG) (sys/prctl.h declares it with
+ * no feature macro), so that a server whose test was killed at its timeout
+ * dies too instead of lingering; and the readings of /proc. The rest is
+ * POSIX.1-2008.
  */
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -50,7 +53,7 @@ const char *harness_error(void)
     return the_error;
 }
 
-static long long now_ms(void)
+long long now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -66,12 +69,11 @@ static int left_ms(long long deadline)
     return left > 60000 ? 60000 : (int)left;
 }
 
-/* A short pause inside a loop that polls for a child's exit. It waits on a
- * condition with a deadline (waitpid WNOHANG), so the nap only sets how
- * often we look. */
-static void nap_ms(long ms)
+/* See harness.h. In here it paces the loops that poll for a child's exit
+ * (waitpid WNOHANG under a deadline): the nap only sets how often we look. */
+void nap_ms(long ms)
 {
-    struct timespec ts = {0, ms * 1000000L};
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
     }
 }
@@ -297,9 +299,10 @@ static void child_setup(pid_t parent)
 }
 
 /* fork + exec path with the given fds as its stdin/stdout/stderr (-1 means
- * /dev/null). Returns the pid or -1. */
+ * /dev/null), and RLIMIT_NOFILE set to max_fds when that is above 0.
+ * Returns the pid or -1. */
 static pid_t spawn(const char *path, char *const argv[], int in, int out,
-                   int err)
+                   int err, int max_fds)
 {
     pid_t parent = getpid();
     ignore_sigpipe_once();
@@ -319,6 +322,14 @@ static pid_t spawn(const char *path, char *const argv[], int in, int out,
          * server would keep that connection open. */
         for (int fd = 3; fd < 1024; fd++)
             close(fd);
+        if (max_fds > 0) {
+            struct rlimit lim = {(rlim_t)max_fds, (rlim_t)max_fds};
+            if (setrlimit(RLIMIT_NOFILE, &lim) < 0) {
+                dprintf(2, "harness: setrlimit(RLIMIT_NOFILE, %d): %s\n",
+                        max_fds, strerror(errno));
+                _exit(126);
+            }
+        }
         /* Start the program as a shell would: default SIGPIPE, no
          * blocked signals. */
         signal(SIGPIPE, SIG_DFL);
@@ -401,6 +412,11 @@ const char *describe_exit(const struct exit_info *how, char *buf, size_t size)
     else
         snprintf(buf, size, "unknown end");
     return buf;
+}
+
+int exited_with(const struct exit_info *how, int code)
+{
+    return how->exited && !how->timed_out && how->code == code;
 }
 
 /* ---- servers --------------------------------------------------------------- */
@@ -512,8 +528,9 @@ static void server_collect(struct server *srv)
     close_fd(&srv->out_fd);
 }
 
-int server_start_argv(struct server *srv, char *const argv[],
-                      const char *marker, int ready_on_stderr)
+/* server_start_argv, with the fd limit spawn takes. */
+static int start_argv(struct server *srv, char *const argv[],
+                      const char *marker, int ready_on_stderr, int max_fds)
 {
     char path[1024];
     int out[2] = {-1, -1}, err[2] = {-1, -1};
@@ -561,7 +578,7 @@ int server_start_argv(struct server *srv, char *const argv[],
     args[n] = NULL;
 
     srv->pid = spawn(path, args, -1, out[1],
-                     ready_on_stderr ? err[1] : err_file);
+                     ready_on_stderr ? err[1] : err_file, max_fds);
     close(out[1]);
     if (ready_on_stderr)
         close(err[1]);
@@ -608,11 +625,19 @@ int server_start_argv(struct server *srv, char *const argv[],
             }
             return 0;
         }
+        srv->lines_before_ready++;
     }
 }
 
-int server_start(struct server *srv, const char *name,
-                 const char *const args[], const char *port)
+int server_start_argv(struct server *srv, char *const argv[],
+                      const char *marker, int ready_on_stderr)
+{
+    return start_argv(srv, argv, marker, ready_on_stderr, 0);
+}
+
+int server_start_fd_limit(struct server *srv, const char *name,
+                          const char *const args[], const char *port,
+                          int max_fds)
 {
     char *argv[MAX_ARGS];
     if (build_argv(argv, name, args, port != NULL ? port : "0") < 0) {
@@ -621,8 +646,18 @@ int server_start(struct server *srv, const char *name,
         set_error("too many arguments for %s", name);
         return -1;
     }
-    if (server_start_argv(srv, argv, "listening on ", 0) < 0)
+    if (start_argv(srv, argv, "listening on ", 0, max_fds) < 0)
         return -1;
+    /* The contract: the ready line is all a socklab server prints on
+     * stdout, so it is the first line, and it starts with the words. */
+    if (srv->lines_before_ready > 0 ||
+        strncmp(srv->ready_line, "listening on ", 13) != 0) {
+        set_error("%s: ready line '%s' is not alone at the start of stdout "
+                  "(%d other lines before it)", name, srv->ready_line,
+                  srv->lines_before_ready);
+        server_stop(srv);
+        return -1;
+    }
     if (srv->port == 0) {
         set_error("%s: ready line '%s' names port 0, not the real port",
                   name, srv->ready_line);
@@ -630,6 +665,12 @@ int server_start(struct server *srv, const char *name,
         return -1;
     }
     return 0;
+}
+
+int server_start(struct server *srv, const char *name,
+                 const char *const args[], const char *port)
+{
+    return server_start_fd_limit(srv, name, args, port, 0);
 }
 
 /* The state letter of pid from /proc/PID/stat ("1234 (name) S ..."), or
@@ -678,6 +719,20 @@ int server_stop(struct server *srv)
     srv->pid = 0;
     server_collect(srv);
     return rc;
+}
+
+int server_stop_clean(struct server *srv)
+{
+    char name[sizeof srv->name], how[64], first[200] = "";
+    snprintf(name, sizeof name, "%s", srv->name);
+    if (server_stop(srv) < 0 && !srv->exit.timed_out)
+        return -1;  /* not running, or waitpid failed: server_stop said */
+    if (exited_with(&srv->exit, 0))
+        return 0;
+    line_with(srv->err_text, "", first, sizeof first);
+    set_error("%s: %s after SIGTERM, not exit 0; stderr begins: %s", name,
+              describe_exit(&srv->exit, how, sizeof how), first);
+    return -1;
 }
 
 int server_alive(struct server *srv)
@@ -739,7 +794,7 @@ int run_program(const char *name, const char *const args[], const void *in,
         set_error("pipe: %s", strerror(errno));
         return -1;
     }
-    pid_t pid = spawn(path, argv, in_p[0], out_p[1], err_p[1]);
+    pid_t pid = spawn(path, argv, in_p[0], out_p[1], err_p[1], 0);
     close(in_p[0]);
     close(out_p[1]);
     close(err_p[1]);
@@ -853,21 +908,63 @@ static socklen_t make_addr(const char *host, uint16_t port,
     return sizeof *a;
 }
 
-int tcp_connect(const char *host, uint16_t port)
+/* The port of an IPv4 or IPv6 address, in host order. */
+static uint16_t port_in(const struct sockaddr_storage *ss)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = make_addr(host, port, &ss);
-    ignore_sigpipe_once();
-    if (len == 0) {
+    return ss->ss_family == AF_INET6
+               ? ntohs(((const struct sockaddr_in6 *)ss)->sin6_port)
+               : ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+/* A close-on-exec socket of type (SOCK_STREAM, SOCK_DGRAM) in the family
+ * of host (numeric), with host and port written to ss and *len. Returns
+ * the fd or -1. */
+static int socket_for(const char *host, uint16_t port, int type,
+                      struct sockaddr_storage *ss, socklen_t *len)
+{
+    *len = make_addr(host, port, ss);
+    if (*len == 0) {
         set_error("'%s' is not a numeric address", host);
         return -1;
     }
-    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    int fd = socket(ss->ss_family, type, 0);
     if (fd < 0) {
         set_error("socket: %s", strerror(errno));
         return -1;
     }
     set_cloexec(fd);
+    return fd;
+}
+
+/* A socket of type bound to host on a port the kernel picks, written to
+ * *port; a SOCK_STREAM one listens too. Returns the fd or -1. */
+static int bound_socket(const char *host, int type, uint16_t *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fd = socket_for(host, 0, type, &ss, &len);
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
+        (type == SOCK_STREAM && listen(fd, 16) < 0) ||
+        getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+        set_error("bind%s %s: %s", type == SOCK_STREAM ? "/listen" : "",
+                  host, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    *port = port_in(&ss);
+    return fd;
+}
+
+int tcp_connect(const char *host, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    ignore_sigpipe_once();
+    int fd = socket_for(host, port, SOCK_STREAM, &ss, &len);
+    if (fd < 0)
+        return -1;
     /* Non-blocking connect + poll: bounded even if SYNs went unanswered. */
     int old = set_nonblock(fd, 1);
     int rc = connect(fd, (struct sockaddr *)&ss, len);
@@ -896,28 +993,7 @@ int tcp_connect(const char *host, uint16_t port)
 
 int tcp_listen(const char *host, uint16_t *port)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = make_addr(host, 0, &ss);
-    if (len == 0) {
-        set_error("'%s' is not a numeric address", host);
-        return -1;
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
-    if (fd < 0) {
-        set_error("socket: %s", strerror(errno));
-        return -1;
-    }
-    set_cloexec(fd);
-    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 16) < 0 ||
-        getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
-        set_error("bind/listen %s: %s", host, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    *port = ss.ss_family == AF_INET6
-                ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    return fd;
+    return bound_socket(host, SOCK_STREAM, port);
 }
 
 size_t sock_send_all(int fd, const void *buf, size_t n, int timeout_ms)
@@ -1025,13 +1101,64 @@ int sock_reset(int fd)
     return close(fd);
 }
 
-int free_port(const char *host, uint16_t *port)
+int udp_connect(const char *host, uint16_t port)
 {
     struct sockaddr_storage ss;
-    socklen_t len = make_addr(host, 0, &ss);
-    if (len == 0)
+    socklen_t len;
+    int fd = socket_for(host, port, SOCK_DGRAM, &ss, &len);
+    if (fd < 0)
         return -1;
-    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    /* On a datagram socket connect sends nothing: it only records the
+     * peer, so it cannot hang. */
+    if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+        set_error("connect (UDP) %s port %u: %s", host, (unsigned)port,
+                  strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int udp_bind(const char *host, uint16_t *port)
+{
+    return bound_socket(host, SOCK_DGRAM, port);
+}
+
+ssize_t udp_recv_within(int fd, void *buf, size_t size, int timeout_ms)
+{
+    struct pollfd pf = {fd, POLLIN, 0};
+    long long deadline = now_ms() + timeout_ms;
+    int rc;
+
+    while ((rc = poll(&pf, 1, left_ms(deadline))) < 0 && errno == EINTR) {
+    }
+    if (rc < 0) {
+        set_error("poll: %s", strerror(errno));
+        return -1;
+    }
+    if (rc == 0) {
+        set_error("no datagram within %d ms", timeout_ms);
+        return -1;
+    }
+    /* Readable: a datagram (perhaps an empty one) or a pending error.
+     * Non-blocking all the same, in case it went between poll and recv. */
+    int old = set_nonblock(fd, 1);
+    ssize_t n;
+    while ((n = recv(fd, buf, size, 0)) < 0 && errno == EINTR) {
+    }
+    if (n < 0)
+        set_error("recv: %s", strerror(errno));
+    if (old >= 0)
+        fcntl(fd, F_SETFL, old);
+    return n;
+}
+
+int free_port(const char *host, uint16_t *port)
+{
+    /* Bound for a moment, never listening: then closed, the port is free. */
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fd = socket_for(host, 0, SOCK_STREAM, &ss, &len);
     if (fd < 0)
         return -1;
     int rc = bind(fd, (struct sockaddr *)&ss, len);
@@ -1040,9 +1167,7 @@ int free_port(const char *host, uint16_t *port)
     close(fd);
     if (rc < 0)
         return -1;
-    *port = ss.ss_family == AF_INET6
-                ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    *port = port_in(&ss);
     return 0;
 }
 
@@ -1163,3 +1288,68 @@ int children_of(pid_t pid, pid_t *out, int max)
     return n;
 }
 
+/* ---- what /proc says about a process ------------------------------------ */
+
+int count_open_fds(pid_t pid)
+{
+    char path[64];
+    int n = 0;
+    snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        set_error("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    const struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')  /* every entry but . and .. is an fd */
+            n++;
+    closedir(d);
+    return n;
+}
+
+long rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    long kib = -1;
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        set_error("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    if (kib < 0)
+        set_error("%s: no VmRSS line (a zombie has none)", path);
+    return kib;
+}
+
+long cpu_ticks(pid_t pid)
+{
+    char path[64], text[1024];
+    unsigned long utime, stime;
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        set_error("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    /* "pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt
+     * majflt cmajflt utime stime ...": skip past the name, which may hold
+     * spaces, then eleven fields to utime. */
+    const char *paren = strrchr(text, ')');
+    if (paren == NULL ||
+        sscanf(paren + 1,
+               " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &utime, &stime) != 2) {
+        set_error("%s: no utime and stime", path);
+        return -1;
+    }
+    return (long)(utime + stime);
+}

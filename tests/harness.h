@@ -1,6 +1,6 @@
 /* harness.h - driving socklab's real programs from Criterion tests.
  *
- * Three kinds of help, all bounded in time and all on loopback:
+ * Four kinds of help, all bounded in time and all on loopback:
  *
  *   - servers:  server_start runs a server binary on port 0, waits for its
  *               ready line and reports the port it got; server_stop sends
@@ -9,7 +9,10 @@
  *               to completion, feeding stdin and collecting stdout/stderr
  *               without ever deadlocking on a full pipe.
  *   - sockets:  small raw-socket steps (connect, write, read exactly N, "no
- *               byte arrives", reset) for cases no client would produce.
+ *               byte arrives", reset, one datagram within a time) for cases
+ *               no client would produce.
+ *   - /proc:    what a running process holds (children, descriptors,
+ *               memory, CPU time), to check a server does not leak or spin.
  *
  * Every process the harness starts dies with the test (PR_SET_PDEATHSIG,
  * SIGKILL), is remembered, and is reaped by its pid: in server_stop,
@@ -34,6 +37,16 @@
 
 /* The last failure of a harness function, as one line of text. */
 const char *harness_error(void);
+
+/* ---- time --------------------------------------------------------------- */
+
+/* Milliseconds on the monotonic clock, for deadlines and durations. */
+long long now_ms(void);
+
+/* Sleep ms milliseconds, resuming after a signal. Only to pace a loop that
+ * polls a condition under a deadline, or to measure something over an
+ * interval: never as the way to wait for an event. */
+void nap_ms(long ms);
 
 /* ---- binaries ------------------------------------------------------------ */
 
@@ -63,12 +76,17 @@ struct exit_info {
  * assertion messages. Returns buf. */
 const char *describe_exit(const struct exit_info *how, char *buf, size_t size);
 
+/* 1 when the process exited by itself (not killed, not timed out) with
+ * status code, else 0. */
+int exited_with(const struct exit_info *how, int code);
+
 /* ---- servers ------------------------------------------------------------- */
 
 struct server {
     pid_t pid;               /* 0 once reaped */
     char name[64];           /* the program, as given to server_start */
     char ready_line[160];    /* the ready line, without its newline */
+    int lines_before_ready;  /* lines without the marker read before it */
     char host[64];           /* address part of the ready line, no brackets */
     int family;              /* AF_INET or AF_INET6, from the host's shape */
     uint16_t port;           /* the port the server really got */
@@ -84,7 +102,8 @@ struct server {
 
 /* Start server binary NAME with args (a NULL-terminated list, may be NULL)
  * followed by port (NULL means "0", so the kernel picks a free port), and
- * wait at most HARNESS_READY_MS for "listening on ADDR:PORT" on its stdout.
+ * wait at most HARNESS_READY_MS for "listening on ADDR:PORT" on its stdout,
+ * which must be its first line there (the contract: nothing else).
  * stdin is /dev/null; stderr goes to an unlinked temp file, so a -v trace of
  * any length never blocks the server. On success fills srv and returns 0;
  * on failure (no binary, early exit, no ready line in time) the server is
@@ -92,6 +111,12 @@ struct server {
  * is returned. */
 int server_start(struct server *srv, const char *name,
                  const char *const args[], const char *port);
+
+/* server_start, with the server's RLIMIT_NOFILE (soft and hard) set to
+ * max_fds before exec: to run it out of descriptors on purpose. */
+int server_start_fd_limit(struct server *srv, const char *name,
+                          const char *const args[], const char *port,
+                          int max_fds);
 
 /* The general form, for servers that are not socklab's: run argv (argv[0]
  * is the program, resolved with bin_path) and wait for a line containing
@@ -109,6 +134,11 @@ int server_start_argv(struct server *srv, char *const argv[],
  * Returns 0 when it exited by itself within the time, -1 otherwise (or if
  * it was not running). */
 int server_stop(struct server *srv);
+
+/* server_stop, insisting on a clean end: returns 0 only when the server
+ * exited by itself, in time, with status 0; otherwise -1, and
+ * harness_error() says how it ended and gives the start of its stderr. */
+int server_stop_clean(struct server *srv);
 
 /* Wait at most timeout_ms until process pid is asleep (state S in
  * /proc/PID/stat): blocked in accept, read, poll... A signal sent then
@@ -178,6 +208,21 @@ void harness_cleanup(void);
  * message has been checked elsewhere and would only clutter the run. */
 void quiet_stderr(void);
 
+/* ---- what /proc says about a process ------------------------------------ */
+
+/* How many descriptors pid has open (the entries of /proc/PID/fd); -1 when
+ * that cannot be read (no such process, no /proc). */
+int count_open_fds(pid_t pid);
+
+/* pid's resident set size (VmRSS in /proc/PID/status) in KiB; -1 when it
+ * cannot be read. */
+long rss_kib(pid_t pid);
+
+/* The CPU time pid has used so far, user + system, in clock ticks
+ * (sysconf(_SC_CLK_TCK) of them a second), from /proc/PID/stat; -1 when it
+ * cannot be read. */
+long cpu_ticks(pid_t pid);
+
 /* ---- raw sockets ------------------------------------------------------------ */
 
 /* A TCP connection to host (a numeric address: "127.0.0.1" or "::1") and
@@ -208,7 +253,22 @@ int sock_quiet_for(int fd, int ms);
  * drops anything unsent. Returns close's result. */
 int sock_reset(int fd);
 
-/* A port that was free a moment ago (bind to 0, read, close), for cases
+/* A UDP socket connected to host (numeric) and port: send() goes there,
+ * and only datagrams from there are received. Returns the fd or -1. */
+int udp_connect(const char *host, uint16_t port);
+
+/* A UDP socket bound to host (numeric) on a port the kernel picks, written
+ * to *port. Returns the fd or -1. */
+int udp_bind(const char *host, uint16_t *port);
+
+/* Receive one datagram into buf (size bytes; a longer one is cut to size),
+ * waiting at most timeout_ms for it (0: only one already queued). Returns
+ * its length, 0 for an empty datagram, or -1 when none came in time or
+ * recv failed (on a connected socket an ICMP port unreachable shows as
+ * ECONNREFUSED). */
+ssize_t udp_recv_within(int fd, void *buf, size_t size, int timeout_ms);
+
+/* A TCP port that was free a moment ago (bind to 0, read, close), for cases
  * that need a port nobody listens on. Returns 0 or -1. */
 int free_port(const char *host, uint16_t *port);
 

@@ -83,22 +83,6 @@ static int zombies_of(pid_t pid)
     return zombies;
 }
 
-static int open_fds(pid_t pid)
-{
-    char path[64];
-    int n = 0;
-    snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
-    DIR *d = opendir(path);
-    struct dirent *e;
-    if (d == NULL)
-        return -1;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
 /* Wait (bounded) until the server has no children left: they exit after
  * their clients close, and are reaped when SIGCHLD has run. */
 static int wait_no_children(pid_t pid, int timeout_ms)
@@ -183,7 +167,7 @@ Test(fork, two_hundred_short_clients_leave_no_zombie_and_no_fd)
     start_fork(&srv, NULL);
     churn_target = &srv;
 
-    int fds_before = open_fds(srv.pid);
+    int fds_before = count_open_fds(srv.pid);
     cr_assert_gt(fds_before, 0);
 
     for (int i = 0; i < CHURN_AT_ONCE; i++) {
@@ -201,7 +185,7 @@ Test(fork, two_hundred_short_clients_leave_no_zombie_and_no_fd)
     cr_assert_eq(wait_no_children(srv.pid, 5000), 0,
                  "children still there 5 s after their clients left");
     int zombies = zombies_of(srv.pid);
-    int fds_after = open_fds(srv.pid);
+    int fds_after = count_open_fds(srv.pid);
     cr_log_info("churn: %d clients, %d zombies after, fds %d before / %d "
                 "after", CHURN_CLIENTS, zombies, fds_before, fds_after);
     cr_expect_eq(zombies, 0, "%d zombie children after %d clients", zombies,
