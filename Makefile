@@ -47,7 +47,7 @@ else
 ALL_BINS  := $(CORE_BINS)
 endif
 
-.PHONY: all core uv-note test check-criterion demo bench compare memcheck quotes clean install
+.PHONY: all core uv-note test test-deps demo bench compare memcheck quotes clean install
 .DEFAULT_GOAL := all
 
 all: $(ALL_BINS) uv-note
@@ -98,27 +98,35 @@ $(TEST_BIN): $(TEST_OBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CRITERION_LIBS) $(LDLIBS) -o $@
 
-# Criterion comes from the system package manager; as root we install it,
-# otherwise we say how.
-check-criterion:
-	@if ! $(PKG_CONFIG) --exists criterion 2>/dev/null; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Criterion missing: installing libcriterion-dev pkg-config"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	      apt-get install -y -qq libcriterion-dev pkg-config >/dev/null; \
-	  else \
-	    echo "Criterion (the test framework) is missing. Install it with:"; \
-	    echo "  Debian/Ubuntu: sudo apt-get install libcriterion-dev pkg-config"; \
-	    echo "  Fedora:        sudo dnf install criterion-devel pkgconf"; \
-	    echo "  Arch:          sudo pacman -S criterion pkgconf"; \
-	    echo "  Homebrew:      brew install criterion pkg-config"; \
-	    exit 1; \
-	  fi; \
+# Criterion comes from the system package manager. As root on Debian we
+# install it, plus what the rest of the suite exercises (libuv for the
+# twins, socat as a foreign echo server, strace for the lesson 04 evidence);
+# otherwise we say how. Without the optional ones, their tests are skipped
+# with the reason.
+TEST_PACKAGES := libcriterion-dev pkg-config libuv1-dev socat strace
+
+test-deps:
+	@missing=; for p in $(TEST_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || \
+	    missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing for the tests:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi; \
+	if ! $(PKG_CONFIG) --exists criterion 2>/dev/null; then \
+	  echo "Criterion (the test framework) is missing. Install it with:"; \
+	  echo "  Debian/Ubuntu: sudo apt-get install libcriterion-dev pkg-config"; \
+	  echo "  Fedora:        sudo dnf install criterion-devel pkgconf"; \
+	  echo "  Arch:          sudo pacman -S criterion pkgconf"; \
+	  echo "  Homebrew:      brew install criterion pkg-config"; \
+	  exit 1; \
 	fi
 
 # TEST_ARGS passes options to Criterion (e.g. --filter 'addr/*' or -j1).
 # Criterion's summary line is the last thing this prints.
-test: check-criterion
+test: test-deps
 	@$(MAKE) --no-print-directory -s all $(TEST_BIN)
 	@$(TEST_BIN) $(TEST_ARGS)
 
