@@ -102,6 +102,23 @@ static void emit(char *line, size_t size, size_t used)
     (void)write_all(STDERR_FILENO, line, used);
 }
 
+/* "[program pid] ": how every trace line starts. */
+static void begin_line(char *line, size_t size, size_t *used)
+{
+    append_f(line, size, used, "[%s %ld] ", the_program, (long)getpid());
+}
+
+/* Pad to the libuv column, add "~ libuv" when there is one, and send. */
+static void end_line(char *line, size_t size, size_t used, const char *libuv)
+{
+    if (libuv != NULL && *libuv != '\0') {
+        while (used < TRACE_COLUMN && used < size - 2)
+            line[used++] = ' ';
+        append_f(line, size, &used, "  ~ %s", libuv);
+    }
+    emit(line, size, used);
+}
+
 void trace(long result, const char *note, const char *libuv,
            const char *call, ...)
 {
@@ -112,8 +129,7 @@ void trace(long result, const char *note, const char *libuv,
 
     if (!the_trace_on)
         return;
-    append_f(line, sizeof line, &used, "[%s %ld] ", the_program,
-             (long)getpid());
+    begin_line(line, sizeof line, &used);
     va_start(ap, call);
     append(line, sizeof line, &used, call, ap);
     va_end(ap);
@@ -123,12 +139,7 @@ void trace(long result, const char *note, const char *libuv,
                  strerror(saved));
     if (note != NULL && *note != '\0')
         append_f(line, sizeof line, &used, "  %s", note);
-    if (libuv != NULL && *libuv != '\0') {
-        while (used < TRACE_COLUMN && used < sizeof line - 2)
-            line[used++] = ' ';
-        append_f(line, sizeof line, &used, "  ~ %s", libuv);
-    }
-    emit(line, sizeof line, used);
+    end_line(line, sizeof line, used, libuv);
     errno = saved;
 }
 
@@ -144,15 +155,9 @@ static void step_line(const char *libuv, const char *fmt, va_list ap)
 
     if (!the_trace_on)
         return;
-    append_f(line, sizeof line, &used, "[%s %ld] ", the_program,
-             (long)getpid());
+    begin_line(line, sizeof line, &used);
     append(line, sizeof line, &used, fmt, ap);
-    if (libuv != NULL && *libuv != '\0') {
-        while (used < TRACE_COLUMN && used < sizeof line - 2)
-            line[used++] = ' ';
-        append_f(line, sizeof line, &used, "  ~ %s", libuv);
-    }
-    emit(line, sizeof line, used);
+    end_line(line, sizeof line, used, libuv);
     errno = saved;
 }
 

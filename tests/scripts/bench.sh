@@ -9,6 +9,7 @@
 #   connect    1 client, connect + 64 B + close    (cost of a new client)
 set -eu
 cd "$(dirname "$0")/../.."
+. tests/scripts/lib.sh
 
 SERVERS=${SERVERS:-"echo-server echo-server-fork echo-server-poll uv-echo-server"}
 SCALE=${SCALE:-1}   # SCALE=0.1 for a quick look
@@ -28,12 +29,7 @@ for name in $SERVERS; do
     [ -x "bin/$name" ] || { printf '%-18s (not built)\n' "$name"; continue; }
     "bin/$name" 0 >"$tmp/ready" 2>/dev/null &
     pid=$!
-    i=0
-    until grep -q '^listening on ' "$tmp/ready" 2>/dev/null; do
-        i=$((i + 1)); [ $i -lt 200 ] || { echo "bench: $name did not start" >&2; exit 70; }
-        sleep 0.05
-    done
-    port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$tmp/ready")
+    port=$(wait_port "$tmp/ready") || { echo "bench: $name did not start" >&2; exit 70; }
     at="127.0.0.1 $port"
     b="bin/echo-bench -d 20"
     one=$($b -c 1 -n "$(n 20000)" $at | rate)

@@ -7,6 +7,7 @@
 # scripted session, both traces prefixed "server |" and "client |".
 set -eu
 cd "$(dirname "$0")/../.."
+. tests/scripts/lib.sh
 
 SERVER=${SERVER:-bin/echo-server}
 CLIENT=${CLIENT:-bin/echo-client}
@@ -26,28 +27,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Wait (bounded) for the server's ready line and print its port.
-wait_port() {
-    i=0
-    while [ $i -lt 100 ]; do
-        if grep -q '^listening on ' "$1" 2>/dev/null; then
-            sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$1"
-            return 0
-        fi
-        sleep 0.05
-        i=$((i + 1))
-    done
-    echo "demo: the server did not print its ready line" >&2
-    return 1
-}
-
 if [ "${DEMO:-}" != plain ] && command -v tmux >/dev/null 2>&1 &&
    [ -t 0 ] && [ -t 1 ] && [ -z "${TMUX:-}" ]; then
     session="socklab-demo-$$"
     # Left pane: the server, port 0 so a busy 7000 cannot spoil the demo.
     tmux new-session -d -s "$session" \
         "$SERVER -v 0 | tee $tmp/ready; echo '(server stopped; Ctrl-B d or exit to leave)'; cat >/dev/null"
-    port=$(wait_port "$tmp/ready")
+    port=$(wait_port "$tmp/ready") || { echo "demo: the server did not print its ready line" >&2; exit 70; }
     # Side by side when the terminal is wide enough for two traces,
     # otherwise one above the other.
     cols=$(tput cols 2>/dev/null || echo 80)
@@ -70,7 +56,7 @@ prefix client <"$tmp/client.fifo" &
 
 "$SERVER" -v 0 >"$tmp/ready" 2>"$tmp/server.fifo" &
 server_pid=$!
-port=$(wait_port "$tmp/ready")
+port=$(wait_port "$tmp/ready") || { echo "demo: the server did not print its ready line" >&2; exit 70; }
 echo "server | $(cat "$tmp/ready")"
 # Two lines, a moment apart, as if typed. The client's stdout (the echo)
 # shares its trace's FIFO, so each echoed line shows up in its place.

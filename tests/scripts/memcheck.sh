@@ -6,6 +6,7 @@
 # SIGTERM, and must report no errors and no leaked blocks.
 set -eu
 cd "$(dirname "$0")/../.."
+. tests/scripts/lib.sh
 
 if ! command -v valgrind >/dev/null 2>&1; then
     echo "memcheck: skipped: valgrind is not installed (apt-get install valgrind)"
@@ -24,19 +25,6 @@ cleanup() {
 trap cleanup EXIT
 failed=0
 
-wait_port() {
-    i=0
-    while [ $i -lt 400 ]; do
-        if grep -q '^listening on ' "$1" 2>/dev/null; then
-            sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$1"
-            return 0
-        fi
-        sleep 0.05
-        i=$((i + 1))
-    done
-    return 1
-}
-
 check_log() { # NAME LOG
     if grep -q 'ERROR SUMMARY: 0 errors' "$2" &&
        ! grep -Eq '(definitely|indirectly|possibly) lost: [1-9]' "$2"; then
@@ -53,7 +41,7 @@ for server in $SERVERS; do
     : >"$tmp/ready"
     $VG --log-file="$tmp/$name.vg" "$server" 0 >"$tmp/ready" 2>"$tmp/$name.err" &
     pid=$!
-    port=$(wait_port "$tmp/ready") || { echo "memcheck: $name did not start"; failed=1; continue; }
+    port=$(wait_port "$tmp/ready" 400) || { echo "memcheck: $name did not start"; failed=1; continue; }
     for client in $CLIENTS; do
         [ -x "$client" ] || continue
         cname=$(basename "$client")
@@ -73,7 +61,7 @@ if [ -x bin/udp-echo-server ] && [ -x bin/udp-echo-client ]; then
     : >"$tmp/ready"
     $VG --log-file="$tmp/udp-echo-server.vg" bin/udp-echo-server 0 >"$tmp/ready" 2>/dev/null &
     pid=$!
-    if port=$(wait_port "$tmp/ready"); then
+    if port=$(wait_port "$tmp/ready" 400); then
         printf 'one\ntwo\nthree\n' | $VG --log-file="$tmp/udp-echo-client.vg" \
             bin/udp-echo-client 127.0.0.1 "$port" >"$tmp/out"
         [ "$(cat "$tmp/out")" = "$(printf 'one\ntwo\nthree')" ] ||
