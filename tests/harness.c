@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1352,4 +1353,15 @@ long cpu_ticks(pid_t pid)
         return -1;
     }
     return (long)(utime + stime);
+}
+
+int system_resolves(const char *name)
+{
+    struct addrinfo hints, *list = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(name, NULL, &hints, &list) != 0)
+        return 0;
+    freeaddrinfo(list);
+    return 1;
 }
