@@ -299,21 +299,31 @@ static void child_setup(pid_t parent)
         _exit(126);
 }
 
+/* fork, with what every child of the harness needs: it dies with the test
+ * (child_setup) and the parent ignores SIGPIPE. Returns the pid in the
+ * parent, 0 in the child, -1 (error set) on failure. */
+static pid_t fork_child(void)
+{
+    pid_t parent = getpid();
+    ignore_sigpipe_once();
+    pid_t pid = fork();
+    if (pid < 0)
+        set_error("fork: %s", strerror(errno));
+    else if (pid == 0)
+        child_setup(parent);
+    return pid;
+}
+
 /* fork + exec path with the given fds as its stdin/stdout/stderr (-1 means
  * /dev/null), and RLIMIT_NOFILE set to max_fds when that is above 0.
  * Returns the pid or -1. */
 static pid_t spawn(const char *path, char *const argv[], int in, int out,
                    int err, int max_fds)
 {
-    pid_t parent = getpid();
-    ignore_sigpipe_once();
-    pid_t pid = fork();
-    if (pid < 0) {
-        set_error("fork: %s", strerror(errno));
+    pid_t pid = fork_child();
+    if (pid < 0)
         return -1;
-    }
     if (pid == 0) {
-        child_setup(parent);
         int null_fd = open("/dev/null", O_RDWR);
         dup2(in >= 0 ? in : null_fd, 0);
         dup2(out >= 0 ? out : null_fd, 1);
@@ -364,17 +374,11 @@ static int build_argv(char *argv[MAX_ARGS], const char *path,
 
 pid_t child_run(int (*fn)(void *arg), void *arg)
 {
-    pid_t parent = getpid();
-    ignore_sigpipe_once();
-    pid_t pid = fork();
-    if (pid < 0) {
-        set_error("fork: %s", strerror(errno));
+    pid_t pid = fork_child();
+    if (pid < 0)
         return -1;
-    }
-    if (pid == 0) {
-        child_setup(parent);
+    if (pid == 0)
         _exit(fn(arg) & 0xff);
-    }
     track(pid);
     return pid;
 }
@@ -1364,4 +1368,37 @@ int system_resolves(const char *name)
         return 0;
     freeaddrinfo(list);
     return 1;
+}
+
+static int capture_saved = -1, capture_file = -1, capture_target = -1;
+
+int capture_begin(int fd)
+{
+    char name[] = "/tmp/socklab-test-capture-XXXXXX";
+    fflush(NULL);
+    capture_file = mkstemp(name);
+    if (capture_file < 0) {
+        set_error("mkstemp: %s", strerror(errno));
+        return -1;
+    }
+    unlink(name);
+    capture_target = fd;
+    capture_saved = dup(fd);
+    if (capture_saved < 0 || dup2(capture_file, fd) < 0) {
+        set_error("dup2: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+const char *capture_end(void)
+{
+    static char text[16384];
+    fflush(NULL);
+    dup2(capture_saved, capture_target);
+    close(capture_saved);
+    ssize_t n = pread(capture_file, text, sizeof text - 1, 0);
+    close(capture_file);
+    text[n > 0 ? n : 0] = '\0';
+    return text;
 }

@@ -280,6 +280,17 @@ int system_resolves(const char *name);
 /* 1 when this machine can bind an IPv6 socket to ::1, else 0. */
 int have_ipv6_loopback(void);
 
+/* ---- capturing this process's own output ------------------------------------- */
+
+/* Point fd (1 or 2) of the test process at an unlinked temp file until
+ * capture_end, for checking what a common/ function prints. Returns 0 or
+ * -1. */
+int capture_begin(int fd);
+
+/* Put fd back and return what was written to it meanwhile (a static
+ * buffer of 16 KiB, NUL-terminated; the next call reuses it). */
+const char *capture_end(void);
+
 /* ---- data and text ----------------------------------------------------------- */
 
 /* Fill buf with n pseudo-random bytes from seed (xorshift: the same seed

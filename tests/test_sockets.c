@@ -32,35 +32,6 @@ TestSuite(echo, .timeout = 15, .fini = harness_cleanup);
 
 /* ---- helpers ------------------------------------------------------------------- */
 
-static int saved_fd = -1;
-static int capture_fd = -1;
-static int captured = -1;
-
-/* Point fd (1 or 2) at a temp file until capture_end. */
-static void capture_begin(int fd)
-{
-    char name[] = "/tmp/socklab-test-capture-XXXXXX";
-    fflush(NULL);
-    capture_fd = mkstemp(name);
-    cr_assert_geq(capture_fd, 0);
-    unlink(name);
-    captured = fd;
-    saved_fd = dup(fd);
-    dup2(capture_fd, fd);
-}
-
-static const char *capture_end(void)
-{
-    static char text[16384];
-    fflush(NULL);
-    dup2(saved_fd, captured);
-    close(saved_fd);
-    ssize_t n = pread(capture_fd, text, sizeof text - 1, 0);
-    close(capture_fd);
-    text[n > 0 ? n : 0] = '\0';
-    return text;
-}
-
 /* A listener from open_listener on host, port 0; its port in *port. */
 static int listener(const char *host, uint16_t *port)
 {
@@ -120,7 +91,7 @@ Test(sockets, open_listener_traces_each_step_with_its_libuv_twin)
 {
     uint16_t port;
     trace_init("tname", 1);
-    capture_begin(2);
+    cr_assert_eq(capture_begin(2), 0, "%s", harness_error());
     int fd = listener("127.0.0.1", &port);
     const char *out = capture_end();
     char line[256], want[64];
@@ -155,7 +126,7 @@ Test(sockets, say_listening_prints_the_ready_line)
     uint16_t port;
     trace_init("tname", 0);
     int fd = listener("127.0.0.1", &port);
-    capture_begin(1);
+    cr_assert_eq(capture_begin(1), 0, "%s", harness_error());
     int rc = say_listening(fd);
     const char *out = capture_end();
     char want[64];
@@ -172,7 +143,7 @@ Test(sockets, say_listening_brackets_ipv6)
     uint16_t port;
     trace_init("tname", 0);
     int fd = listener("::1", &port);
-    capture_begin(1);
+    cr_assert_eq(capture_begin(1), 0, "%s", harness_error());
     int rc = say_listening(fd);
     const char *out = capture_end();
     char want[64];
@@ -185,7 +156,7 @@ Test(sockets, say_listening_brackets_ipv6)
 Test(sockets, say_listening_fails_on_a_closed_descriptor)
 {
     trace_init("tname", 0);
-    capture_begin(1);
+    cr_assert_eq(capture_begin(1), 0, "%s", harness_error());
     int rc = say_listening(-1);
     const char *out = capture_end();
     cr_expect_eq(rc, -1);
@@ -265,7 +236,7 @@ Test(sockets, connect_to_localhost_tries_each_address)
     trace_init("tname", 0);
     int lfd = listener("127.0.0.1", &port);
     trace_init("tname", 1);
-    capture_begin(2);
+    cr_assert_eq(capture_begin(2), 0, "%s", harness_error());
     int fd = connect_to("localhost", port);
     const char *out = capture_end();
     cr_expect_geq(fd, 0);
@@ -368,7 +339,7 @@ Test(echo, traces_reads_writes_and_eof)
     shutdown(client, SHUT_WR);
     trace_init("tname", 1);
     unsigned long long echoed = 0;
-    capture_begin(2);
+    cr_assert_eq(capture_begin(2), 0, "%s", harness_error());
     enum echo_end end = echo_connection(fd, &echoed);
     const char *out = capture_end();
     cr_expect_eq(end, ECHO_PEER_CLOSED);

@@ -21,36 +21,6 @@
 TestSuite(trace, .timeout = 10);
 TestSuite(fail, .timeout = 10, .fini = harness_cleanup);
 
-/* ---- capturing fd 2 --------------------------------------------------------- */
-
-static int saved_stderr = -1;
-static int capture_fd = -1;
-
-static void capture_begin(void)
-{
-    char name[] = "/tmp/socklab-test-capture-XXXXXX";
-    fflush(stderr);
-    capture_fd = mkstemp(name);
-    cr_assert_geq(capture_fd, 0, "mkstemp: %s", strerror(errno));
-    unlink(name);
-    saved_stderr = dup(STDERR_FILENO);
-    cr_assert_geq(saved_stderr, 0);
-    cr_assert_eq(dup2(capture_fd, STDERR_FILENO), STDERR_FILENO);
-}
-
-/* Restore fd 2 and return what was written to it meanwhile (static). */
-static const char *capture_end(void)
-{
-    static char text[8192];
-    fflush(stderr);
-    dup2(saved_stderr, STDERR_FILENO);
-    close(saved_stderr);
-    ssize_t n = pread(capture_fd, text, sizeof text - 1, 0);
-    close(capture_fd);
-    text[n > 0 ? n : 0] = '\0';
-    return text;
-}
-
 static char expected_prefix[64];
 
 /* "[tname 1234] " for this process. */
@@ -71,7 +41,7 @@ static int starts_with(const char *s, const char *head)
 Test(trace, a_call_line_has_pid_call_result_and_libuv_name)
 {
     trace_init("tname", 1);
-    capture_begin();
+    cr_assert_eq(capture_begin(STDERR_FILENO), 0, "%s", harness_error());
     trace(3, NULL, "uv_tcp_init", "socket(%s, SOCK_STREAM, %d)", "AF_INET", 0);
     const char *out = capture_end();
 
@@ -92,7 +62,7 @@ Test(trace, a_call_line_has_pid_call_result_and_libuv_name)
 Test(trace, a_failed_call_shows_errno_name_and_text)
 {
     trace_init("tname", 1);
-    capture_begin();
+    cr_assert_eq(capture_begin(STDERR_FILENO), 0, "%s", harness_error());
     errno = ECONNREFUSED;
     trace(-1, NULL, "uv_tcp_connect", "connect(%d, %s)", 3, "127.0.0.1:1");
     int after = errno;
@@ -109,7 +79,7 @@ Test(trace, a_failed_call_shows_errno_name_and_text)
 Test(trace, the_note_follows_the_result)
 {
     trace_init("tname", 1);
-    capture_begin();
+    cr_assert_eq(capture_begin(STDERR_FILENO), 0, "%s", harness_error());
     trace(4, "peer 127.0.0.1:5", "uv_accept", "accept(%d)", 3);
     trace(0, "peer closed", "echo_read, nread = UV_EOF", "read(%d)", 4);
     const char *out = capture_end();
@@ -122,7 +92,7 @@ Test(trace, the_note_follows_the_result)
 Test(trace, no_libuv_name_no_tilde)
 {
     trace_init("tname", 1);
-    capture_begin();
+    cr_assert_eq(capture_begin(STDERR_FILENO), 0, "%s", harness_error());
     trace(0, NULL, NULL, "shutdown(%d, SHUT_WR)", 3);
     trace(0, NULL, "", "close(%d)", 3);
     const char *out = capture_end();
@@ -133,7 +103,7 @@ Test(trace, no_libuv_name_no_tilde)
 Test(trace, errno_is_preserved_on_and_off)
 {
     trace_init("tname", 1);
-    capture_begin();
+    cr_assert_eq(capture_begin(STDERR_FILENO), 0, "%s", harness_error());
     errno = ECONNRESET;
     trace(5, NULL, "uv_write", "write(%d, %d)", 4, 5);
     cr_expect_eq(errno, ECONNRESET);
@@ -153,7 +123,7 @@ Test(trace, disabled_trace_prints_nothing)
 {
     trace_init("tname", 0);
     cr_expect_eq(trace_enabled(), 0);
-    capture_begin();
+    cr_assert_eq(capture_begin(STDERR_FILENO), 0, "%s", harness_error());
     trace(3, "note", "uv_tcp_init", "socket(%s)", "AF_INET");
     errno = EINVAL;
     trace(-1, NULL, "uv_listen", "listen(%d)", 3);
@@ -166,7 +136,7 @@ Test(trace, a_note_line_is_prefixed_and_has_no_result)
 {
     trace_init("tname", 1);
     cr_expect_eq(trace_enabled(), 1);
-    capture_begin();
+    cr_assert_eq(capture_begin(STDERR_FILENO), 0, "%s", harness_error());
     trace_note("waiting for client %d", 2);
     const char *out = capture_end();
     char want[128];
@@ -179,7 +149,7 @@ Test(trace, an_overlong_line_stays_one_line)
     static char big[2000];
     memset(big, 'x', sizeof big - 1);
     trace_init("tname", 1);
-    capture_begin();
+    cr_assert_eq(capture_begin(STDERR_FILENO), 0, "%s", harness_error());
     trace(1, big, "uv_write", "write(%s)", big);
     trace_note("%s", big);
     const char *out = capture_end();
@@ -248,7 +218,7 @@ Test(fail, errno_hint_for_the_errors_learners_meet)
 Test(fail, warn_msg_is_program_colon_message)
 {
     trace_init("tname", 0);
-    capture_begin();
+    cr_assert_eq(capture_begin(STDERR_FILENO), 0, "%s", harness_error());
     warn_msg("bind %s: %s", "127.0.0.1:7000", "Address already in use");
     const char *out = capture_end();
     cr_expect_str_eq(out, "tname: bind 127.0.0.1:7000: Address already in use\n");
@@ -259,7 +229,7 @@ Test(fail, an_overlong_message_stays_one_line)
     static char big[2000];
     memset(big, 'y', sizeof big - 1);
     trace_init("tname", 0);
-    capture_begin();
+    cr_assert_eq(capture_begin(STDERR_FILENO), 0, "%s", harness_error());
     warn_msg("%s", big);
     const char *out = capture_end();
     cr_expect_eq(count_lines(out), 1);
