@@ -132,7 +132,7 @@ test-deps:
 # Criterion's summary line is the last thing this prints.
 test: test-deps
 	@$(MAKE) --no-print-directory -s all $(TEST_BIN)
-	@$(TEST_BIN) $(TEST_ARGS)
+	@set -f; $(TEST_BIN) $(TEST_ARGS)
 
 # ---- demos and measurements ------------------------------------------------
 demo: all

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "io.h"
 
 static const char *the_program = "socklab";
 static int the_trace_on = 0;
@@ -93,13 +92,25 @@ static void append_f(char *line, size_t size, size_t *used, const char *fmt,
 }
 
 /* Send the finished line with one write(2), so that two processes tracing
- * to the same terminal never interleave half-lines. */
+ * to the same terminal never interleave half-lines. Not write_all: that
+ * gives up as soon as a stop is requested, and the trace must go on to
+ * narrate how the program winds down. */
 static void emit(char *line, size_t size, size_t used)
 {
+    const char *p = line;
+
     if (used >= size - 1)
         used = size - 2;
     line[used++] = '\n';
-    (void)write_all(STDERR_FILENO, line, used);
+    while (used > 0) {
+        ssize_t n = write(STDERR_FILENO, p, used);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;  /* stderr is gone: nothing better to do */
+        p += n;
+        used -= (size_t)n;
+    }
 }
 
 /* "[program pid] ": how every trace line starts. */

@@ -466,7 +466,7 @@ int main(int argc, char **argv)
     loop = uv_default_loop();
     if (loop == NULL)
         die(EX_OSERR, "uv_default_loop: cannot create the event loop");
-    trace(uv_backend_fd(loop), NULL, "epoll_create1(O_CLOEXEC)",
+    trace(uv_backend_fd(loop), NULL, "epoll_create1(EPOLL_CLOEXEC)",
           "uv_default_loop() backend fd");
 
     /* getaddrinfo, as echo-client does (libuv's uv_getaddrinfo is the same

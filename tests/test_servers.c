@@ -605,6 +605,47 @@ ParameterizedTest(struct program *p, server,
     server_release(&srv);
 }
 
+ParameterizedTestParameters(server, sigterm_with_v_traces_the_wind_down)
+{
+    return server_list();
+}
+
+/* The trace must narrate the stop too: after SIGTERM the program still
+ * closes its listening socket, and -v must say so before the summary. */
+ParameterizedTest(struct program *p, server,
+                  sigterm_with_v_traces_the_wind_down)
+{
+    struct server srv;
+    const char *args[] = {"-v", NULL};
+    start(&srv, p->name, args);
+    long pid = (long)srv.pid;
+    stop_cleanly(&srv);
+
+    const char *err = srv.err_text;
+    const char *summary = strstr(err, "stopped:");
+    cr_assert_not_null(summary, "%s: no summary after SIGTERM:\n%s", p->name,
+                       err);
+    /* No client ever connected, so any traced close( line of this very
+     * process belongs to the wind-down. */
+    char head[64];
+    snprintf(head, sizeof head, "[%s %ld] ", p->name, pid);
+    int closes_after_stop = 0;
+    for (const char *line = err; line != NULL && line < summary;) {
+        const char *nl = strchr(line, '\n');
+        char text[512];
+        snprintf(text, sizeof text, "%.*s",
+                 (int)(nl != NULL ? nl - line : (long)strlen(line)), line);
+        if (strncmp(text, head, strlen(head)) == 0 &&
+            strstr(text, "close(") != NULL)
+            closes_after_stop++;
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    cr_expect_gt(closes_after_stop, 0, "%s: the -v trace says nothing of "
+                 "closing the listening socket after SIGTERM:\n%s", p->name,
+                 err);
+    server_release(&srv);
+}
+
 ParameterizedTestParameters(server, sigterm_with_an_idle_client_connected)
 {
     return server_list();
