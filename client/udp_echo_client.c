@@ -97,8 +97,7 @@ static int open_udp_client(const char *host, uint16_t port, char *peer,
 
     int rc = resolve(host, port, SOCK_DGRAM, 0, &list);
     if (rc != 0)
-        die(EX_NOHOST, "cannot resolve '%s': %s (check the name, or give "
-            "an address such as 127.0.0.1 or ::1)", host, gai_strerror(rc));
+        die_unresolved(host, rc, 0);
     format_addr(list->ai_addr, peer, ADDR_TEXT_MAX);
     *family = list->ai_family;
 

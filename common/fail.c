@@ -2,6 +2,7 @@
 #include "fail.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,15 @@ void die(int code, const char *fmt, ...)
     vwarn_msg(fmt, ap);
     va_end(ap);
     exit(code);
+}
+
+void die_unresolved(const char *host, int gai_error, int for_bind)
+{
+    die(EX_NOHOST, "cannot resolve '%s': %s (%s)", host,
+        gai_strerror(gai_error),
+        for_bind ? "try 127.0.0.1, ::1 or 0.0.0.0"
+                 : "check the name, or give an address such as 127.0.0.1 "
+                   "or ::1");
 }
 
 int connect_exit_code(int err)

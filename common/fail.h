@@ -18,6 +18,12 @@ void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void die(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A host that getaddrinfo could not resolve (gai_error is its EAI_*
+ * code): one line naming the host and what would work, exit 68
+ * (EX_NOHOST). for_bind picks the hint: addresses to listen on for a
+ * server's -b, a name to check for a client's HOST. */
+_Noreturn void die_unresolved(const char *host, int gai_error, int for_bind);
+
 /* The exit code for a failed connect (69 for refused, unreachable, timed
  * out; 71 for anything else). */
 int connect_exit_code(int err);

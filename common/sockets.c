@@ -138,8 +138,7 @@ int connect_to(const char *host, uint16_t port)
 
     int rc = resolve(host, port, SOCK_STREAM, 0, &list);
     if (rc != 0)
-        die(EX_NOHOST, "cannot resolve '%s': %s (check the name, or give "
-            "an address such as 127.0.0.1 or ::1)", host, gai_strerror(rc));
+        die_unresolved(host, rc, 0);
 
     /* A name may have several addresses (localhost: ::1 and 127.0.0.1).
      * Try each in the order getaddrinfo prefers until one answers. */

@@ -475,8 +475,7 @@ int main(int argc, char **argv)
     trace(rc == 0 ? 0 : -1, rc == 0 ? NULL : gai_strerror(rc), "getaddrinfo",
           "resolve(%s, %u)", args.host, (unsigned)args.port);
     if (rc != 0)
-        die(EX_NOHOST, "cannot resolve '%s': %s (check the name, or give an "
-            "address such as 127.0.0.1 or ::1)", args.host, gai_strerror(rc));
+        die_unresolved(args.host, rc, 0);
     next_address = addresses;
     try_next_address();
 

@@ -438,8 +438,7 @@ static void server_address(const char *host, uint16_t port,
     trace(rc == 0 ? 0 : -1, rc == 0 ? NULL : gai_strerror(rc), "getaddrinfo",
           "ip_addr(%s, %u)", host, (unsigned)port);
     if (rc != 0)
-        die(EX_NOHOST, "cannot resolve '%s': %s (try 127.0.0.1, ::1 or "
-            "0.0.0.0)", host, gai_strerror(rc));
+        die_unresolved(host, rc, 1);
 }
 /* endregion: address */
 

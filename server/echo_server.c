@@ -80,8 +80,7 @@ int main(int argc, char **argv)
 
     int rc = ip_addr(args.host, args.port, &addr);
     if (rc != 0)
-        die(EX_NOHOST, "cannot resolve '%s': %s (try 127.0.0.1, ::1 or "
-            "0.0.0.0)", args.host, gai_strerror(rc));
+        die_unresolved(args.host, rc, 1);
 
     int listen_fd = open_listener(&addr, DEFAULT_BACKLOG);
     if (say_listening(listen_fd) < 0)

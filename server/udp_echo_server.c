@@ -51,8 +51,7 @@ static int open_udp_socket(const char *host, uint16_t port)
 
     int rc = resolve(host, port, SOCK_DGRAM, 1, &list);
     if (rc != 0)
-        die(EX_NOHOST, "cannot resolve '%s': %s (try 127.0.0.1, ::1 or "
-            "0.0.0.0)", host, gai_strerror(rc));
+        die_unresolved(host, rc, 1);
     format_addr(list->ai_addr, where, sizeof where);
 
     int fd = socket(list->ai_family, SOCK_DGRAM, 0);
