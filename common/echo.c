@@ -22,20 +22,12 @@ static enum echo_end failure(void)
 enum echo_end echo_connection(int fd, unsigned long long *echoed)
 {
     char buf[64 * 1024];
-    char uv[64];
 
     for (;;) {
         /* read blocks until at least one byte is here, the client closes
          * its side (0), or the connection breaks (-1). */
         ssize_t n = read_some(fd, buf, sizeof buf);
-        if (n > 0)
-            snprintf(uv, sizeof uv, "echo_read, nread = %zd", n);
-        else if (n < 0 && errno == EINTR)
-            snprintf(uv, sizeof uv, "(libuv retries EINTR itself)");
-        else
-            snprintf(uv, sizeof uv, "echo_read, nread = UV_%s",
-                     n == 0 ? "EOF" : errno_name(errno));
-        trace(n, n == 0 ? "peer closed" : NULL, uv, "read(%d)", fd);
+        trace_read(n, fd, "echo_read");
         if (n == 0)
             return ECHO_PEER_CLOSED;
         if (n < 0)

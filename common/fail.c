@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "trace.h"
 
@@ -40,6 +41,18 @@ void die(int code, const char *fmt, ...)
     vwarn_msg(fmt, ap);
     va_end(ap);
     exit(code);
+}
+
+void die_errno(int code, const char *fmt, ...)
+{
+    int err = errno;  /* vsnprintf below may change it */
+    char what[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    die(code, "%s: %s%s", what, strerror(err), errno_hint(err));
 }
 
 void die_unresolved(const char *host, int gai_error, int for_bind)

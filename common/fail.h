@@ -18,6 +18,13 @@ void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void die(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* die for a failed system call, the errno way: "PROGRAM: WHAT: REASON"
+ * with strerror(errno) as the reason and a hint for a learner where there
+ * is one (errno_hint). What is the formatted text, e.g. "bind %s". Short
+ * on purpose: it sits on the line after the call it reports. */
+_Noreturn void die_errno(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* A host that getaddrinfo could not resolve (gai_error is its EAI_*
  * code): one line naming the host and what would work, exit 68
  * (EX_NOHOST). for_bind picks the hint: addresses to listen on for a

@@ -24,8 +24,8 @@ int open_listener(const struct sockaddr_storage *addr, int backlog)
     /* region: listener-socket */
     /* 1. A socket is just a descriptor until we give it an address. */
     int fd = socket(sa->sa_family, SOCK_STREAM, 0);
-    trace(fd, NULL, "uv_tcp_init", "socket(%s, SOCK_STREAM, 0)",
-          family_name(sa->sa_family));
+    trace(fd, NULL, "made in uv_tcp_bind (uv_tcp_init makes none)",
+          "socket(%s, SOCK_STREAM, 0)", family_name(sa->sa_family));
     if (fd < 0)
         die(EX_OSERR, "socket: %s%s", strerror(errno), errno_hint(errno));
     /* endregion: listener-socket */
@@ -88,46 +88,22 @@ int say_listening(int listen_fd)
 }
 /* endregion: say-listening */
 
-/* Out of descriptors: the connection stays queued, so accept would fail
- * again at once. Pause a moment instead of spinning on the CPU. */
-static void back_off(void)
+/* region: after-accept-error */
+void after_accept_error(int err)
 {
-    struct timespec pause = {0, 100 * 1000 * 1000};
-    nanosleep(&pause, NULL);
-}
-
-/* region: accept-client */
-int accept_client(int listen_fd, struct sockaddr_storage *peer)
-{
-    for (;;) {
-        socklen_t len = sizeof *peer;
-        char note[ADDR_TEXT_MAX + 8] = "";
-
-        /* Blocks until a client has finished the TCP handshake; returns a
-         * new descriptor for that one connection. listen_fd stays open
-         * for the next client. */
-        int fd = accept(listen_fd, (struct sockaddr *)peer, &len);
-        if (fd >= 0) {
-            char text[ADDR_TEXT_MAX];
-            snprintf(note, sizeof note, "peer %s",
-                     format_addr((struct sockaddr *)peer, text, sizeof text));
-        }
-        trace(fd, note, "on_new_connection -> uv_accept", "accept(%d)",
-              listen_fd);
-        if (fd >= 0)
-            return fd;
-        if (errno == EINTR)
-            return -1;  /* a signal: let the caller see why (stop? child?) */
-        if (errno == ECONNABORTED || errno == EPROTO)
-            continue;   /* a client that gave up while it was queued */
-        warn_msg("accept: %s%s", strerror(errno), errno_hint(errno));
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-            errno == ENOMEM)
-            back_off();
-        return -1;
+    /* A signal: the caller's loop looks at its flags (stop? a child?). A
+     * client that gave up while it was queued is no error of ours. */
+    if (err == EINTR || err == ECONNABORTED || err == EPROTO)
+        return;
+    warn_msg("accept: %s%s", strerror(err), errno_hint(err));
+    /* Out of descriptors or memory: the connection stays queued, so accept
+     * would fail again at once. Pause a moment instead of spinning. */
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
     }
 }
-/* endregion: accept-client */
+/* endregion: after-accept-error */
 
 /* region: connect-to */
 int connect_to(const char *host, uint16_t port)
@@ -145,8 +121,8 @@ int connect_to(const char *host, uint16_t port)
     for (struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
         format_addr(ai->ai_addr, where, sizeof where);
         int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        trace(fd, NULL, "uv_tcp_init", "socket(%s, SOCK_STREAM, 0)",
-              family_name(ai->ai_family));
+        trace(fd, NULL, "made in uv_tcp_connect (uv_tcp_init makes none)",
+              "socket(%s, SOCK_STREAM, 0)", family_name(ai->ai_family));
         if (fd < 0) {
             err = errno;
             continue;

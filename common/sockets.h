@@ -1,7 +1,9 @@
 /* sockets.h - the BSD socket steps every TCP program in socklab takes.
  *
  * Server side: open_listener (socket, setsockopt, bind, listen),
- * say_listening (getsockname and the ready line), accept_client (accept).
+ * say_listening (getsockname and the ready line), after_accept_error.
+ * Lesson 01 shows these calls raw in server/echo_server.c; later servers
+ * reach the same steps through here.
  * Client side: connect_to (getaddrinfo, then socket + connect for each
  * address in turn). Each step is traced with -v, with its libuv twin.
  */
@@ -20,12 +22,12 @@ int open_listener(const struct sockaddr_storage *addr, int backlog);
  * the line tests and scripts wait for. Returns 0 or -1 (errno set). */
 int say_listening(int listen_fd);
 
-/* accept one connection. Returns the connected descriptor and fills peer,
- * or -1: errno EINTR when a signal arrived (the caller checks its flags and
- * comes back), otherwise the accept error after it has been reported.
- * Errors a client can cause (ECONNABORTED: it left while queued) are
- * retried here. */
-int accept_client(int listen_fd, struct sockaddr_storage *peer);
+/* What to do after accept returned -1 with errno err: nothing for a
+ * signal (EINTR: the caller's loop checks its flags) or a client that left
+ * while queued (ECONNABORTED, EPROTO); otherwise one line on stderr, and
+ * after running out of descriptors or memory a 100 ms pause, since the
+ * queued connection would make accept fail again at once. */
+void after_accept_error(int err);
 
 /* Resolve host and port and connect to the first address that accepts,
  * trying each in turn as real clients do. Returns the connected descriptor;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 
 static const char *the_program = "socklab";
 static int the_trace_on = 0;
@@ -186,4 +187,42 @@ void trace_step(const char *libuv, const char *step, ...)
     va_start(ap, step);
     step_line(libuv, step, ap);
     va_end(ap);
+}
+
+void trace_accept(long fd, int listen_fd, const struct sockaddr_storage *peer)
+{
+    char text[ADDR_TEXT_MAX];
+    char note[ADDR_TEXT_MAX + 8] = "";
+    const char *uv = "on_new_connection -> uv_accept";
+
+    if (!the_trace_on)
+        return;
+    if (fd >= 0)
+        snprintf(note, sizeof note, "peer %s",
+                 format_addr((const struct sockaddr *)peer, text,
+                             sizeof text));
+    else if (errno == EINTR)
+        uv = "(libuv retries EINTR itself: no callback)";
+    trace(fd, note, uv, "accept(%d)", listen_fd);
+}
+
+void trace_read(long n, int fd, const char *callback)
+{
+    char uv[96];
+
+    if (!the_trace_on)
+        return;
+    if (n > 0)
+        snprintf(uv, sizeof uv, "%s, nread = %ld", callback, n);
+    else if (n == 0)
+        snprintf(uv, sizeof uv, "%s, nread = UV_EOF", callback);
+    else if (errno == EINTR)
+        snprintf(uv, sizeof uv, "(libuv retries EINTR itself)");
+    else if (errno == EAGAIN || errno == EWOULDBLOCK)
+        snprintf(uv, sizeof uv, "(%s never gets UV_EAGAIN; an idle "
+                 "timeout is a uv_timer_t)", callback);
+    else
+        snprintf(uv, sizeof uv, "%s, nread = UV_%s", callback,
+                 errno_name(errno));
+    trace(n, n == 0 ? "peer closed" : NULL, uv, "read(%d)", fd);
 }

@@ -37,6 +37,24 @@ void trace_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void trace_step(const char *libuv, const char *step, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The two calls every TCP program traces most, with the libuv part they
+ * play worked out from the result, so the program's line stays short.
+ *
+ * trace_accept: accept(listen_fd) returned fd; peer is the address accept
+ * filled in (read only when fd >= 0). On success the note is "peer ADDR";
+ * an EINTR is marked as the one libuv never shows (it retries by itself).
+ *
+ * trace_read: read(fd) returned n, as libuv would hand it to `callback`
+ * (echo_read, on_read): nread = n, UV_EOF for 0 (noted "peer closed"),
+ * UV_ECONNRESET and the like for an error. EINTR and EAGAIN are marked as
+ * having no libuv twin: libuv retries EINTR itself, and a blocking read
+ * fails with EAGAIN only when a receive timeout ran out, which libuv does
+ * with a uv_timer_t (on its non-blocking sockets an EAGAIN makes it call
+ * back with nread = 0 and wait for epoll; never UV_EAGAIN). */
+struct sockaddr_storage;
+void trace_accept(long fd, int listen_fd, const struct sockaddr_storage *peer);
+void trace_read(long n, int fd, const char *callback);
+
 /* "ECONNRESET", "EINTR", ... or "E?" for one we do not list. */
 const char *errno_name(int err);
 

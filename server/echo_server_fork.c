@@ -1,6 +1,7 @@
 /* echo_server_fork.c - a TCP echo server that forks one process per client.
  *
- *   socket -> setsockopt -> bind -> listen      (open_listener, common/)
+ *   socket -> setsockopt -> bind -> listen      (open_listener, common/:
+ *                                                the four calls of lesson 01)
  *   loop: accept -> fork
  *           parent: close the client's socket, back to accept
  *           child:  close the listening socket, echo, exit
@@ -256,14 +257,20 @@ static void serve_forever(int listen_fd, struct family *fam,
 {
     while (!stop_requested) {
         struct sockaddr_storage peer;
+        socklen_t len = sizeof peer;
 
         report_reaped(fam);
         wait_below_cap(fam, limits->max_children);
         if (stop_requested)
             break;
-        int fd = accept_client(listen_fd, &peer);
+        /* A child's exit (SIGCHLD) interrupts accept with EINTR, like a
+         * stop: the loop goes round, reports it, and accepts again. */
+        int fd = accept(listen_fd, (struct sockaddr *)&peer, &len);
+        trace_accept(fd, listen_fd, &peer);
         if (fd >= 0)
             spawn_child(listen_fd, fd, fam, limits, bytes);
+        else
+            after_accept_error(errno);
     }
 }
 /* endregion: accept-loop */

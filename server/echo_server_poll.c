@@ -115,7 +115,8 @@ static int set_nonblocking(int fd)
 {
     int flags = fcntl(fd, F_GETFL);
     int rc = flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-    trace(rc, NULL, "uv__nonblock", "fcntl(%d, F_SETFL, O_NONBLOCK)", fd);
+    trace(rc, NULL, "libuv: SOCK_NONBLOCK / accept4 / pipe2 flags instead",
+          "fcntl(%d, F_SETFL, O_NONBLOCK)", fd);
     return rc;
 }
 /* endregion: nonblocking */
@@ -143,7 +144,8 @@ static int open_wake_pipe(void)
     struct sigaction sa = {0};
 
     int rc = pipe(ends);
-    trace(rc, NULL, "uv_signal_init (libuv's own signal pipe)", "pipe()");
+    trace(rc, NULL, "uv_default_loop -> uv_loop_init makes its signal pipe",
+          "pipe()");
     if (rc < 0)
         die(EX_OSERR, "pipe: %s%s", strerror(errno), errno_hint(errno));
     if (set_nonblocking(ends[0]) < 0 || set_nonblocking(ends[1]) < 0)
@@ -252,7 +254,8 @@ static void accept_clients(struct server *s)
             snprintf(note, sizeof note, "queue empty");
         trace(fd, note,
               fd >= 0 ? "uv__server_io -> on_new_connection -> uv_accept"
-                      : "uv__server_io",
+              : errno == EINTR ? "(libuv retries EINTR itself: no callback)"
+                               : "uv__server_io",
               "accept(%d)", listen_fd);
         if (fd < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -379,13 +382,17 @@ static int read_and_echo(struct server *s, size_t i)
     static char buf[READ_CHUNK];  /* one thread: one buffer serves all */
     struct client *c = &s->clients[i];
     int fd = s->fds[i].fd;
-    char uv[64];
+    char uv[80];
 
     ssize_t n = read(fd, buf, sizeof buf);
     if (n > 0)
         snprintf(uv, sizeof uv, "uv__read -> echo_read, nread = %zd", n);
     else if (n == 0)
         snprintf(uv, sizeof uv, "uv__read -> echo_read, nread = UV_EOF");
+    else if (errno == EAGAIN || errno == EWOULDBLOCK)
+        snprintf(uv, sizeof uv, "uv__read -> echo_read, nread = 0 (EAGAIN)");
+    else if (errno == EINTR)
+        snprintf(uv, sizeof uv, "(uv__read retries EINTR itself)");
     else
         snprintf(uv, sizeof uv, "uv__read -> echo_read, nread = UV_%s",
                  errno_name(errno));

@@ -97,7 +97,7 @@ Test(sockets, open_listener_traces_each_step_with_its_libuv_twin)
     char line[256], want[64];
     snprintf(want, sizeof want, "socket(AF_INET, SOCK_STREAM, 0) = %d", fd);
     cr_expect_not_null(line_with(out, want, line, sizeof line), "%s", out);
-    cr_expect(strstr(line, "~ uv_tcp_init") != NULL, "%s", line);
+    cr_expect(strstr(line, "~ made in uv_tcp_bind") != NULL, "%s", line);
     cr_expect_not_null(line_with(out, "setsockopt(", line, sizeof line));
     snprintf(want, sizeof want, "bind(%d, 127.0.0.1:0) = 0", fd);
     cr_expect_not_null(line_with(out, want, line, sizeof line), "%s", out);
@@ -163,9 +163,9 @@ Test(sockets, say_listening_fails_on_a_closed_descriptor)
     cr_expect_str_eq(out, "", "a ready line for a socket that is not there");
 }
 
-/* ---- accept_client ----------------------------------------------------------- */
+/* ---- trace_accept, trace_read, after_accept_error ------------------------ */
 
-Test(sockets, accept_client_returns_the_connection_and_its_peer)
+Test(sockets, trace_accept_names_the_peer_and_the_libuv_twin)
 {
     uint16_t port;
     trace_init("tname", 0);
@@ -173,39 +173,74 @@ Test(sockets, accept_client_returns_the_connection_and_its_peer)
     int c = tcp_connect("127.0.0.1", port);
     cr_assert_geq(c, 0, "%s", harness_error());
     struct sockaddr_storage peer, mine;
-    socklen_t len = sizeof mine;
-    int fd = accept_client(lfd, &peer);
+    socklen_t len = sizeof peer;
+    int fd = accept(lfd, (struct sockaddr *)&peer, &len);
     cr_assert_geq(fd, 0);
+    len = sizeof mine;
     cr_assert_eq(getsockname(c, (struct sockaddr *)&mine, &len), 0);
-    cr_expect_eq(peer.ss_family, AF_INET);
-    cr_expect_eq(addr_port((struct sockaddr *)&peer),
-                 addr_port((struct sockaddr *)&mine),
-                 "peer port is not the client's port");
-    cr_expect_eq(write(c, "z", 1), 1);
-    char b = 0;
-    cr_expect_eq(read(fd, &b, 1), 1);
-    cr_expect_eq(b, 'z');
+
+    trace_init("tname", 1);
+    cr_assert_eq(capture_begin(2), 0, "%s", harness_error());
+    trace_accept(fd, lfd, &peer);
+    errno = EINTR;
+    trace_accept(-1, lfd, &peer);
+    const char *out = capture_end();
+    char line[256], want[96];
+    snprintf(want, sizeof want, "accept(%d) = %d  peer 127.0.0.1:%u", lfd, fd,
+             (unsigned)addr_port((struct sockaddr *)&mine));
+    cr_expect_not_null(line_with(out, want, line, sizeof line), "%s", out);
+    cr_expect(strstr(line, "~ on_new_connection -> uv_accept") != NULL, "%s",
+              line);
+    cr_expect_not_null(line_with(out, "= -1 EINTR", line, sizeof line), "%s",
+                       out);
+    cr_expect(strstr(line, "~ (libuv retries EINTR itself: no callback)") !=
+                  NULL, "%s", line);
     close(c);
     close(fd);
     close(lfd);
 }
 
-Test(sockets, accept_client_returns_eintr_on_a_stop)
+Test(sockets, trace_read_says_what_libuv_would_pass_its_callback)
 {
-    uint16_t port;
+    trace_init("tname", 1);
+    cr_assert_eq(capture_begin(2), 0, "%s", harness_error());
+    trace_read(6, 4, "echo_read");
+    trace_read(0, 4, "echo_read");
+    errno = ECONNRESET;
+    trace_read(-1, 4, "on_read");
+    errno = EAGAIN;
+    trace_read(-1, 4, "echo_read");
+    errno = EINTR;
+    trace_read(-1, 4, "echo_read");
+    const char *out = capture_end();
+    char line[256];
+    cr_expect_not_null(line_with(out, "read(4) = 6 ", line, sizeof line));
+    cr_expect(strstr(line, "~ echo_read, nread = 6") != NULL, "%s", line);
+    cr_expect_not_null(line_with(out, "read(4) = 0  peer closed", line,
+                                 sizeof line), "%s", out);
+    cr_expect(strstr(line, "~ echo_read, nread = UV_EOF") != NULL, "%s", line);
+    cr_expect_not_null(line_with(out, "ECONNRESET", line, sizeof line));
+    cr_expect(strstr(line, "~ on_read, nread = UV_ECONNRESET") != NULL, "%s",
+              line);
+    /* libuv never hands UV_EAGAIN to a read callback, nor an EINTR. */
+    cr_expect_null(strstr(out, "nread = UV_EAGAIN"), "%s", out);
+    cr_expect_null(strstr(out, "nread = UV_EINTR"), "%s", out);
+    cr_expect_not_null(line_with(out, "EAGAIN (", line, sizeof line));
+    cr_expect(strstr(line, "uv_timer_t") != NULL, "%s", line);
+    cr_expect_not_null(line_with(out, "EINTR (", line, sizeof line));
+    cr_expect(strstr(line, "retries EINTR itself") != NULL, "%s", line);
+}
+
+Test(sockets, after_accept_error_is_silent_for_signals_and_quitters)
+{
     trace_init("tname", 0);
-    cr_assert_eq(catch_stop_signals(), 0);
-    int lfd = listener("127.0.0.1", &port);
-    struct sockaddr_storage peer;
-    sigterm_in(50);
-    errno = 0;
-    int fd = accept_client(lfd, &peer);
-    int err = errno;
-    no_more_sigterm();
-    cr_expect_eq(fd, -1);
-    cr_expect_eq(err, EINTR, "errno %s", strerror(err));
-    cr_expect_eq(stop_requested, 1);
-    close(lfd);
+    cr_assert_eq(capture_begin(2), 0, "%s", harness_error());
+    after_accept_error(EINTR);
+    after_accept_error(ECONNABORTED);
+    after_accept_error(EPROTO);
+    after_accept_error(EBADF);
+    const char *out = capture_end();
+    cr_expect_str_eq(out, "tname: accept: Bad file descriptor\n");
 }
 
 /* ---- connect_to --------------------------------------------------------------- */
