@@ -75,6 +75,19 @@ static int is_word_char(char ch)
            (ch >= '0' && ch <= '9') || ch == '_';
 }
 
+/* Copy the line at *at into buf (without its newline) and move *at past
+ * it. Returns 0 once the text is used up. */
+static int next_line(const char **at, char *buf, size_t size)
+{
+    if (**at == '\0')
+        return 0;
+    const char *nl = strchr(*at, '\n');
+    size_t len = nl != NULL ? (size_t)(nl - *at) : strlen(*at);
+    snprintf(buf, size, "%.*s", (int)len, *at);
+    *at += nl != NULL ? len + 1 : len;
+    return 1;
+}
+
 /* Each trace line of `prog` begins "[prog PID] CALL(". Lines that are not
  * trace lines ("prog: stopped: ...") and interrupted calls are skipped. */
 static void blocking_calls(const char *trace, const char *prog,
@@ -82,26 +95,20 @@ static void blocking_calls(const char *trace, const char *prog,
 {
     char bracket[64];
     snprintf(bracket, sizeof bracket, "[%s ", prog);
+    char text[512];
     out->count = 0;
-    for (const char *line = trace; *line != '\0';) {
-        const char *nl = strchr(line, '\n');
-        size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
-        char text[512];
-        snprintf(text, sizeof text, "%.*s", (int)len, line);
+    for (const char *at = trace; next_line(&at, text, sizeof text);) {
         const char *close_br = strchr(text, ']');
-        if (strncmp(text, bracket, strlen(bracket)) == 0 && close_br != NULL &&
-            strstr(text, "= -1 EINTR") == NULL) {
-            const char *call = close_br + 2;
-            size_t n = 0;
-            while (is_word_char(call[n]))
-                n++;
-            const char *name = call[n] == '(' ? socket_call(call, n) : NULL;
-            if (name != NULL)
-                add_call(out, name);
-        }
-        if (nl == NULL)
-            break;
-        line = nl + 1;
+        if (strncmp(text, bracket, strlen(bracket)) != 0 || close_br == NULL ||
+            strstr(text, "= -1 EINTR") != NULL)
+            continue;
+        const char *call = close_br + 2;
+        size_t n = 0;
+        while (is_word_char(call[n]))
+            n++;
+        const char *name = call[n] == '(' ? socket_call(call, n) : NULL;
+        if (name != NULL)
+            add_call(out, name);
     }
 }
 
@@ -109,15 +116,15 @@ static void blocking_calls(const char *trace, const char *prog,
  * trace line: every socket call's name directly followed by "(". */
 static void twin_calls(const char *trace, struct calls *out)
 {
+    char text[512];
     out->count = 0;
-    for (const char *line = trace; *line != '\0';) {
-        const char *nl = strchr(line, '\n');
-        size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
-        char text[512];
-        snprintf(text, sizeof text, "%.*s", (int)len, line);
+    for (const char *at = trace; next_line(&at, text, sizeof text);) {
         const char *col = strstr(text, "  ~ ");
-        for (const char *p = col != NULL ? col + 4 : ""; *p != '\0'; p++) {
-            if (!is_word_char(*p) || (p > col + 4 && is_word_char(p[-1])))
+        if (col == NULL)
+            continue;
+        col += 4;
+        for (const char *p = col; *p != '\0'; p++) {
+            if (!is_word_char(*p) || (p > col && is_word_char(p[-1])))
                 continue;  /* not the start of a word */
             size_t n = 0;
             while (is_word_char(p[n]))
@@ -127,9 +134,6 @@ static void twin_calls(const char *trace, struct calls *out)
                 add_call(out, name);
             p += n - 1;
         }
-        if (nl == NULL)
-            break;
-        line = nl + 1;
     }
 }
 
