@@ -1,42 +1,36 @@
 /* test_lessons.c - the lessons never drift from the code they quote.
  *
- * A lesson quotes code through a marker line, followed at once by a fenced
- * block that must hold exactly the lines of a region of a source file:
+ * One parser does the checking: tests/scripts/quotes.sh (POSIX sh + awk;
+ * its header documents every rule). This suite only runs it, with
+ * `sh tests/scripts/quotes.sh FLAGS --root DIR`:
  *
- *     <!-- quote: server/echo_server.c#accept-loop -->
- *     ```c
- *     ...the lines between the region's two markers...
- *     ```
+ *   --quotes   each quote marker's fenced block equals its source region,
+ *              and each side-by-side table's code cells are lines of its
+ *              two regions, in source order
+ *   --links    lessons/README.md links every lessons/NN-*.md, and every
+ *              local link in the lessons (README.md too) names a file
+ *              that exists
+ *   --sources  region markers in server/ client/ common/ libuv/ are closed,
+ *              named once per file, and every endregion has its region
+ *   --check    the three together; --update rewrites drifted quotes
  *
- * The source marks the region with two comment lines of their own (shown
- * here as // lines, since a C comment cannot contain another):
- */
-//     /* region: accept-loop */
-//     ...
-//     /* endregion: accept-loop */
-/*
- * Region markers nested inside a region are not part of its text. Markers
- * inside other fenced blocks are examples, not quotes. tests/scripts/quotes.sh
- * applies the same rules from the shell (and can rewrite drifted blocks); keep
- * the two in step.
- *
- * Also checked: every region in the program sources is closed and named once
- * per file; lessons/README.md links every lessons/NN-*.md, and every local
- * link in the lessons points at a file that exists. The checker is tested on
- * small examples first, so a broken checker cannot pass vacuously.
+ * First on small scratch trees (a mkdtemp directory, removed after each
+ * test), so that every rule is seen to fail when it should: each test
+ * asserts on the exit status and on the text of the messages. Then on the
+ * real tree, where the script's summary line gives the number of quotes
+ * checked, so the check cannot pass by finding nothing to check.
  */
 #include <criterion/criterion.h>
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "harness.h"
 
 #ifndef SOCKLAB_ROOT
 #error "SOCKLAB_ROOT must name the checkout (the Makefile defines it)"
@@ -47,39 +41,15 @@
 #define MIN_REAL_QUOTES 15
 
 #define PATH_SIZE 4096
-#define NAME_SIZE 128
-#define MAX_REGIONS 256
+#define SCRIPT_MS 20000
 
-/* ---- problems, collected so one run lists all of them ------------------- */
+static void lessons_fini(void);
 
-struct report {
-    char text[32768];
-    size_t used;
-    int problems;
-};
+TestSuite(lessons, .timeout = 30, .fini = lessons_fini);
 
-static void complain(struct report *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* ---- scratch trees ------------------------------------------------------ */
 
-static void complain(struct report *r, const char *fmt, ...)
-{
-    va_list ap;
-    size_t room = sizeof r->text - r->used;
-
-    r->problems++;
-    if (room < 2)
-        return;
-    va_start(ap, fmt);
-    int n = vsnprintf(r->text + r->used, room - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    r->used += (size_t)n < room - 1 ? (size_t)n : room - 2;
-    r->text[r->used++] = '\n';
-    r->text[r->used] = '\0';
-}
-
-/* ---- files as arrays of lines ------------------------------------------- */
+static char scratch[PATH_SIZE];
 
 /* out = a/b; a path that does not fit fails the test rather than being cut. */
 static void path_join(char *out, size_t size, const char *a, const char *b)
@@ -88,702 +58,21 @@ static void path_join(char *out, size_t size, const char *a, const char *b)
     cr_assert(n >= 0 && (size_t)n < size, "path too long: %s/%s", a, b);
 }
 
-struct text {
-    char *data;    /* the file, each '\n' replaced by '\0' */
-    char **lines;
-    size_t count;
-};
-
-/* Split data (malloc'd, NUL-terminated; ownership moves to t) into lines. A
- * final newline ends the last line rather than starting an empty one. */
-static void text_split(struct text *t, char *data)
+static void make_scratch(void)
 {
-    size_t n = 0, len = strlen(data);
-
-    for (size_t i = 0; i < len; i++)
-        if (data[i] == '\n')
-            n++;
-    if (len > 0 && data[len - 1] != '\n')
-        n++;
-    t->data = data;
-    t->count = 0;
-    t->lines = malloc((n + 1) * sizeof *t->lines);
-    cr_assert_not_null(t->lines, "out of memory");
-    char *p = data;
-    while (t->count < n) {
-        char *nl = strchr(p, '\n');
-        t->lines[t->count++] = p;
-        if (nl == NULL)
-            break;
-        *nl = '\0';
-        p = nl + 1;
-    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(scratch, sizeof scratch, "%s/socklab-lessons-XXXXXX",
+             tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+    cr_assert_not_null(mkdtemp(scratch), "mkdtemp: %s", strerror(errno));
 }
 
-/* A whole file as a NUL-terminated string to free, or NULL with errno set. */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 4096, len = 0;
-    char *data = malloc(cap);
-    cr_assert_not_null(data, "out of memory");
-    for (;;) {
-        if (cap - len < 2) {
-            cap *= 2;
-            data = realloc(data, cap);
-            cr_assert_not_null(data, "out of memory");
-        }
-        size_t got = fread(data + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(data);
-        errno = EIO;
-        return NULL;
-    }
-    data[len] = '\0';
-    return data;
-}
-
-/* Read a file as lines. Returns 0, or -1 with errno set. */
-static int text_load(struct text *t, const char *path)
-{
-    char *data = slurp(path);
-    if (data == NULL)
-        return -1;
-    text_split(t, data);
-    return 0;
-}
-
-static void text_free(struct text *t)
-{
-    free(t->lines);
-    free(t->data);
-    t->lines = NULL;
-    t->data = NULL;
-    t->count = 0;
-}
-
-/* ---- region markers in the sources -------------------------------------- */
-
-static int is_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r';
-}
-
-static int is_name_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-}
-
-/* Copy the blank-trimmed [from, to) into out; 0, or -1 if it does not fit. */
-static int trimmed(const char *from, const char *to, char *out, size_t size)
-{
-    while (from < to && is_blank(*from))
-        from++;
-    while (to > from && is_blank(to[-1]))
-        to--;
-    if ((size_t)(to - from) >= size)
-        return -1;
-    memcpy(out, from, (size_t)(to - from));
-    out[to - from] = '\0';
-    return 0;
-}
-
-enum marker { NOT_A_MARKER, REGION_OPEN, REGION_CLOSE };
-
-/* Is line a whole-line marker, region: NAME or endregion: NAME inside a C
- * comment? Fills name when it is. */
-static enum marker region_marker(const char *line, char *name, size_t size)
-{
-    char t[512];
-    enum marker kind;
-    const char *rest;
-
-    if (trimmed(line, line + strlen(line), t, sizeof t) < 0)
-        return NOT_A_MARKER;
-    size_t len = strlen(t);
-    if (len < 4 || strncmp(t, "/*", 2) != 0 || strcmp(t + len - 2, "*/") != 0)
-        return NOT_A_MARKER;
-    t[len - 2] = '\0';
-    rest = t + 2;
-    while (is_blank(*rest))
-        rest++;
-    if (strncmp(rest, "region:", 7) == 0) {
-        kind = REGION_OPEN;
-        rest += 7;
-    } else if (strncmp(rest, "endregion:", 10) == 0) {
-        kind = REGION_CLOSE;
-        rest += 10;
-    } else {
-        return NOT_A_MARKER;
-    }
-    if (trimmed(rest, rest + strlen(rest), name, size) < 0 || *name == '\0')
-        return NOT_A_MARKER;
-    for (const char *p = name; *p != '\0'; p++)
-        if (!is_name_char(*p))
-            return NOT_A_MARKER;
-    return kind;
-}
-
-/* The lines of one region, as indexes into the source's lines. */
-struct region {
-    size_t *at;
-    size_t count;
-    int found;
-};
-
-/* Check every marker in src (named path in messages): each region opened
- * once, closed, and no endregion without its region. When want is not NULL,
- * collect that region's lines (nested markers left out) into *out. Returns
- * the number of problems added to r. */
-static int scan_regions(const struct text *src, const char *path,
-                        const char *want, struct region *out, struct report *r)
-{
-    struct {
-        char name[NAME_SIZE];
-        size_t line;
-        int open;
-    } seen[MAX_REGIONS];
-    size_t nseen = 0;
-    int before = r->problems;
-    int inside = 0;
-    char name[NAME_SIZE];
-
-    if (out != NULL) {
-        out->at = malloc((src->count + 1) * sizeof *out->at);
-        cr_assert_not_null(out->at, "out of memory");
-        out->count = 0;
-        out->found = 0;
-    }
-    for (size_t i = 0; i < src->count; i++) {
-        enum marker kind = region_marker(src->lines[i], name, sizeof name);
-        if (kind == NOT_A_MARKER) {
-            if (inside && out != NULL)
-                out->at[out->count++] = i;
-            continue;
-        }
-        size_t k = 0;
-        while (k < nseen && strcmp(seen[k].name, name) != 0)
-            k++;
-        if (kind == REGION_OPEN) {
-            if (k < nseen) {
-                complain(r, "%s:%zu: region \"%s\" opened again (first at "
-                         "line %zu); names must be unique in a file",
-                         path, i + 1, name, seen[k].line);
-            } else if (nseen == MAX_REGIONS) {
-                complain(r, "%s:%zu: more than %d regions; raise MAX_REGIONS "
-                         "in tests/test_lessons.c", path, i + 1, MAX_REGIONS);
-                break;
-            } else {
-                snprintf(seen[k].name, sizeof seen[k].name, "%s", name);
-                seen[k].line = i + 1;
-                nseen++;
-            }
-            seen[k].open = 1;
-            if (want != NULL && strcmp(name, want) == 0) {
-                inside = 1;
-                if (out != NULL)
-                    out->found = 1;
-            }
-        } else {
-            if (k == nseen || !seen[k].open)
-                complain(r, "%s:%zu: endregion \"%s\" has no open region of "
-                         "that name", path, i + 1, name);
-            else
-                seen[k].open = 0;
-            if (want != NULL && strcmp(name, want) == 0)
-                inside = 0;
-        }
-    }
-    for (size_t k = 0; k < nseen; k++)
-        if (seen[k].open)
-            complain(r, "%s:%zu: region \"%s\" is never closed (add an "
-                     "endregion: %s marker)", path, seen[k].line,
-                     seen[k].name, seen[k].name);
-    return r->problems - before;
-}
-
-/* ---- quote markers and code fences in the lessons ----------------------- */
-
-/* 1 for a well-formed quote marker (file and name filled), -1 for a line
- * that starts like one but is malformed, 0 for any other line. */
-static int quote_marker(const char *line, char *file, size_t fsize,
-                        char *name, size_t nsize)
-{
-    char t[1024];
-    const char *p, *hash, *end;
-
-    if (trimmed(line, line + strlen(line), t, sizeof t) < 0)
-        return strstr(line, "<!--") != NULL && strstr(line, "quote:") ? -1 : 0;
-    if (strncmp(t, "<!--", 4) != 0)
-        return 0;
-    p = t + 4;
-    while (is_blank(*p))
-        p++;
-    if (strncmp(p, "quote:", 6) != 0)
-        return 0;
-    p += 6;
-    while (is_blank(*p))
-        p++;
-    size_t len = strlen(t);
-    if (len < 7 || strcmp(t + len - 3, "-->") != 0)
-        return -1;
-    end = t + len - 3;
-    while (end > p && is_blank(end[-1]))
-        end--;
-    hash = memchr(p, '#', (size_t)(end - p));
-    if (hash == NULL || hash == p || hash + 1 == end)
-        return -1;
-    for (const char *c = p; c < hash; c++)
-        if (!is_name_char(*c) && *c != '/')
-            return -1;
-    for (const char *c = hash + 1; c < end; c++)
-        if (!is_name_char(*c))
-            return -1;
-    if ((size_t)(hash - p) >= fsize || (size_t)(end - hash - 1) >= nsize)
-        return -1;
-    memcpy(file, p, (size_t)(hash - p));
-    file[hash - p] = '\0';
-    memcpy(name, hash + 1, (size_t)(end - hash - 1));
-    name[end - hash - 1] = '\0';
-    return 1;
-}
-
-struct fence {
-    char c;      /* '`' or '~' */
-    size_t len;  /* how many of them opened the block */
-};
-
-/* An opening fence: up to three spaces, then three or more backticks or
- * tildes (no backtick may follow a backtick fence). */
-static int fence_open(const char *line, struct fence *f)
-{
-    size_t i = 0, n = 0;
-
-    while (i < 3 && line[i] == ' ')
-        i++;
-    char c = line[i];
-    if (c != '`' && c != '~')
-        return 0;
-    while (line[i + n] == c)
-        n++;
-    if (n < 3)
-        return 0;
-    if (c == '`' && strchr(line + i + n, '`') != NULL)
-        return 0;
-    f->c = c;
-    f->len = n;
-    return 1;
-}
-
-/* The line that closes f: the same character, at least as many, nothing
- * after but blanks. */
-static int fence_close(const char *line, const struct fence *f)
-{
-    size_t i = 0, n = 0;
-
-    while (i < 3 && line[i] == ' ')
-        i++;
-    while (line[i + n] == f->c)
-        n++;
-    if (n < f->len)
-        return 0;
-    for (const char *p = line + i + n; *p != '\0'; p++)
-        if (!is_blank(*p))
-            return 0;
-    return 1;
-}
-
-/* A path a marker may name: relative, inside the project. */
-static int safe_path(const char *path)
-{
-    if (path[0] == '/')
-        return 0;
-    for (const char *p = path; *p != '\0'; p++) {
-        int at_start = p == path || p[-1] == '/';
-        if (at_start && p[0] == '.' && p[1] == '.' &&
-            (p[2] == '/' || p[2] == '\0'))
-            return 0;
-    }
-    return 1;
-}
-
-/* Compare one quoted block (lesson lines [first, first + n)) with its
- * region. lesson is the lesson's path for messages, mline its marker line. */
-static void compare_quote(const char *root, const char *lesson,
-                          const struct text *md, size_t mline, size_t first,
-                          size_t n, const char *file, const char *name,
-                          struct report *r)
-{
-    char path[PATH_SIZE];
-    struct text src;
-    struct region reg;
-    struct report local = {.used = 0, .problems = 0};
-
-    if (!safe_path(file)) {
-        complain(r, "%s:%zu: quote %s#%s: the path must be relative to the "
-                 "project root, without ..", lesson, mline, file, name);
-        return;
-    }
-    path_join(path, sizeof path, root, file);
-    if (text_load(&src, path) < 0) {
-        complain(r, "%s:%zu: quote %s#%s: cannot read %s: %s", lesson, mline,
-                 file, name, file, strerror(errno));
-        return;
-    }
-    if (scan_regions(&src, file, name, &reg, &local) > 0) {
-        complain(r, "%s:%zu: quote %s#%s: bad region markers in the source:"
-                 "\n%s", lesson, mline, file, name, local.text);
-    } else if (!reg.found) {
-        complain(r, "%s:%zu: quote %s#%s: there is no region \"%s\" in %s",
-                 lesson, mline, file, name, name, file);
-    } else {
-        size_t most = n > reg.count ? n : reg.count;
-        for (size_t i = 0; i < most; i++) {
-            const char *want = i < reg.count ? src.lines[reg.at[i]] : NULL;
-            const char *got = i < n ? md->lines[first + i] : NULL;
-            if (want != NULL && got != NULL && strcmp(want, got) == 0)
-                continue;
-            char wline[24] = "", gline[24] = "";
-            if (want != NULL)
-                snprintf(wline, sizeof wline, ":%zu", reg.at[i] + 1);
-            if (got != NULL)
-                snprintf(gline, sizeof gline, ":%zu", first + i + 1);
-            complain(r, "%s:%zu: quote %s#%s has drifted from the source: "
-                     "first difference at line %zu of the block\n"
-                     "    source %s%s: %s\n    lesson %s%s: %s\n"
-                     "    (sh tests/scripts/quotes.sh --update copies the "
-                     "source in)", lesson, mline, file, name, i + 1, file,
-                     wline, want != NULL ? want : "(the region has ended)",
-                     lesson, gline,
-                     got != NULL ? got : "(the block has ended)");
-            break;
-        }
-    }
-    free(reg.at);
-    text_free(&src);
-}
-
-/* Check every quote in the lesson at root/lesson. Returns the number of
- * quotes compared; problems go to r. */
-static int check_lesson(const char *root, const char *lesson, struct report *r)
-{
-    char path[PATH_SIZE], file[PATH_SIZE], name[NAME_SIZE];
-    struct text md;
-    struct fence f;
-    int quotes = 0;
-
-    path_join(path, sizeof path, root, lesson);
-    if (text_load(&md, path) < 0) {
-        complain(r, "cannot read %s: %s", lesson, strerror(errno));
-        return 0;
-    }
-    for (size_t i = 0; i < md.count; i++) {
-        const char *line = md.lines[i];
-        int q = quote_marker(line, file, sizeof file, name, sizeof name);
-        if (q < 0) {
-            complain(r, "%s:%zu: malformed quote marker; the form is "
-                     "<!-- quote: path/to/file.c#region-name -->", lesson,
-                     i + 1);
-            continue;
-        }
-        if (q == 0) {
-            if (!fence_open(line, &f))
-                continue;
-            /* An ordinary block: skip to its end, markers inside it are
-             * examples. */
-            size_t open_line = i;
-            while (++i < md.count && !fence_close(md.lines[i], &f))
-                ;
-            if (i == md.count)
-                complain(r, "%s:%zu: this code block is never closed", lesson,
-                         open_line + 1);
-            continue;
-        }
-        size_t mline = i + 1;
-        if (i + 1 >= md.count || !fence_open(md.lines[i + 1], &f)) {
-            complain(r, "%s:%zu: quote %s#%s must be followed at once by a "
-                     "fenced code block (```c)", lesson, mline, file, name);
-            continue;
-        }
-        size_t first = i + 2, end = first;
-        while (end < md.count && !fence_close(md.lines[end], &f))
-            end++;
-        if (end == md.count) {
-            complain(r, "%s:%zu: the code block quoting %s#%s is never "
-                     "closed", lesson, mline + 1, file, name);
-            break;
-        }
-        quotes++;
-        compare_quote(root, lesson, &md, mline, first, end - first, file,
-                      name, r);
-        i = end;
-    }
-    text_free(&md);
-    return quotes;
-}
-
-/* ---- directories -------------------------------------------------------- */
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in dir that end with suffix, sorted; NULL-terminated, free
- * with free_names. A missing directory gives an empty list. */
-static char **list_dir(const char *dir, const char *suffix)
-{
-    size_t n = 0, cap = 16, slen = strlen(suffix);
-    char **names = malloc(cap * sizeof *names);
-    cr_assert_not_null(names, "out of memory");
-    DIR *d = opendir(dir);
-    if (d != NULL) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            size_t len = strlen(e->d_name);
-            if (len < slen || strcmp(e->d_name + len - slen, suffix) != 0)
-                continue;
-            if (n + 1 >= cap) {
-                cap *= 2;
-                names = realloc(names, cap * sizeof *names);
-                cr_assert_not_null(names, "out of memory");
-            }
-            names[n] = strdup(e->d_name);
-            cr_assert_not_null(names[n], "out of memory");
-            n++;
-        }
-        closedir(d);
-    }
-    qsort(names, n, sizeof *names, by_name);
-    names[n] = NULL;
-    return names;
-}
-
-static void free_names(char **names)
-{
-    for (char **p = names; *p != NULL; p++)
-        free(*p);
-    free(names);
-}
-
-/* Check every .md file in root/lessons. Returns the quotes compared. */
-static int check_all_lessons(const char *root, int *lessons, struct report *r)
-{
-    char dir[PATH_SIZE], rel[PATH_SIZE];
-    int quotes = 0;
-
-    path_join(dir, sizeof dir, root, "lessons");
-    char **names = list_dir(dir, ".md");
-    *lessons = 0;
-    for (char **p = names; *p != NULL; p++) {
-        path_join(rel, sizeof rel, "lessons", *p);
-        quotes += check_lesson(root, rel, r);
-        (*lessons)++;
-    }
-    free_names(names);
-    return quotes;
-}
-
-/* Check the region markers of every .c and .h file in the given
- * directories under root. Returns the number of regions seen. */
-static int check_source_regions(const char *root, const char *const *dirs,
-                                struct report *r)
-{
-    static const char *const suffixes[] = {".c", ".h"};
-    char dir[PATH_SIZE], rel[PATH_SIZE], path[PATH_SIZE], name[NAME_SIZE];
-    int regions = 0;
-
-    for (const char *const *d = dirs; *d != NULL; d++) {
-        path_join(dir, sizeof dir, root, *d);
-        for (size_t s = 0; s < sizeof suffixes / sizeof suffixes[0]; s++) {
-            char **names = list_dir(dir, suffixes[s]);
-            for (char **p = names; *p != NULL; p++) {
-                struct text src;
-                path_join(rel, sizeof rel, *d, *p);
-                path_join(path, sizeof path, root, rel);
-                if (text_load(&src, path) < 0) {
-                    complain(r, "cannot read %s: %s", rel, strerror(errno));
-                    continue;
-                }
-                scan_regions(&src, rel, NULL, NULL, r);
-                for (size_t i = 0; i < src.count; i++)
-                    if (region_marker(src.lines[i], name, sizeof name) ==
-                        REGION_OPEN)
-                        regions++;
-                text_free(&src);
-            }
-            free_names(names);
-        }
-    }
-    return regions;
-}
-
-/* ---- the index: lessons/README.md --------------------------------------- */
-
-/* lessons/NN-something.md */
-static int is_lesson_name(const char *name)
-{
-    size_t len = strlen(name);
-    return len > 6 && name[0] >= '0' && name[0] <= '9' && name[1] >= '0' &&
-           name[1] <= '9' && name[2] == '-' &&
-           strcmp(name + len - 3, ".md") == 0;
-}
-
-/* Copy the local part of a link target (no "#fragment", no leading "./")
- * into out. Returns 0 for a local file, -1 for a URL, a fragment alone or
- * anything too long. */
-static int local_target(const char *from, size_t len, char *out, size_t size)
-{
-    if (len >= size)
-        return -1;
-    memcpy(out, from, len);
-    out[len] = '\0';
-    char *hash = strchr(out, '#');
-    if (hash != NULL)
-        *hash = '\0';
-    if (strstr(out, "://") != NULL || strncmp(out, "mailto:", 7) == 0)
-        return -1;
-    while (strncmp(out, "./", 2) == 0)
-        memmove(out, out + 2, strlen(out + 2) + 1);
-    return *out == '\0' ? -1 : 0;
-}
-
-struct links {
-    char target[64][PATH_SIZE / 16];
-    size_t line[64];
-    size_t count;
-};
-
-/* Collect the local link targets of an index: inline links [text](target)
- * and reference definitions [label]: target, outside code blocks. */
-static void collect_links(const struct text *md, const char *where,
-                          struct links *links, struct report *r)
-{
-    struct fence f;
-    char target[PATH_SIZE / 16];
-
-    links->count = 0;
-    for (size_t i = 0; i < md->count; i++) {
-        const char *line = md->lines[i];
-        if (fence_open(line, &f)) {
-            while (++i < md->count && !fence_close(md->lines[i], &f))
-                ;
-            continue;
-        }
-        const char *p = line;
-        while (is_blank(*p))
-            p++;
-        const char *close = p[0] == '[' ? strstr(p, "]:") : NULL;
-        if (close != NULL) {
-            /* [label]: target */
-            const char *t = close + 2;
-            while (is_blank(*t))
-                t++;
-            size_t len = strcspn(t, " \t\r");
-            if (local_target(t, len, target, sizeof target) == 0 &&
-                links->count < 64) {
-                snprintf(links->target[links->count], sizeof target, "%s",
-                         target);
-                links->line[links->count++] = i + 1;
-            }
-            continue;
-        }
-        for (const char *s = strstr(line, "]("); s != NULL;
-             s = strstr(s + 2, "](")) {
-            const char *t = s + 2;
-            size_t len = strcspn(t, ") \t");
-            if (local_target(t, len, target, sizeof target) < 0)
-                continue;
-            if (links->count == 64) {
-                complain(r, "%s: more than 64 local links; raise the limit "
-                         "in tests/test_lessons.c", where);
-                return;
-            }
-            snprintf(links->target[links->count], sizeof target, "%s", target);
-            links->line[links->count++] = i + 1;
-        }
-    }
-}
-
-/* Every local link in root/lessons/NAME must point at an existing file;
- * the links are left in *links. */
-static void check_links(const char *root, const char *name,
-                        struct links *links, struct report *r)
-{
-    char dir[PATH_SIZE], path[PATH_SIZE], where[PATH_SIZE];
-    struct text md;
-
-    links->count = 0;
-    path_join(dir, sizeof dir, root, "lessons");
-    path_join(path, sizeof path, dir, name);
-    path_join(where, sizeof where, "lessons", name);
-    if (text_load(&md, path) < 0) {
-        complain(r, "cannot read %s: %s", where, strerror(errno));
-        return;
-    }
-    collect_links(&md, where, links, r);
-    text_free(&md);
-    for (size_t k = 0; k < links->count; k++) {
-        struct stat st;
-        path_join(path, sizeof path, dir, links->target[k]);
-        if (stat(path, &st) < 0)
-            complain(r, "%s:%zu: links to \"%s\", but lessons/%s does not "
-                     "exist (name it as coming instead of linking it)", where,
-                     links->line[k], links->target[k], links->target[k]);
-    }
-}
-
-/* lessons/README.md under root links every lesson file, and every local
- * link in the index and in the lessons points at a file that exists.
- * Returns the number of lesson files found. */
-static int check_index(const char *root, struct report *r)
-{
-    char dir[PATH_SIZE];
-    static struct links index, other;
-    int lessons = 0;
-
-    path_join(dir, sizeof dir, root, "lessons");
-    check_links(root, "README.md", &index, r);
-
-    char **names = list_dir(dir, ".md");
-    for (char **p = names; *p != NULL; p++) {
-        if (strcmp(*p, "README.md") != 0)
-            check_links(root, *p, &other, r);
-        if (!is_lesson_name(*p))
-            continue;
-        lessons++;
-        size_t k = 0;
-        while (k < index.count && strcmp(index.target[k], *p) != 0)
-            k++;
-        if (k == index.count)
-            complain(r, "lessons/%s is not linked from lessons/README.md "
-                     "(turn its \"coming\" entry into a link: [title](%s))",
-                     *p, *p);
-    }
-    free_names(names);
-    return lessons;
-}
-
-/* ---- scratch trees for testing the checker itself ----------------------- */
-
-static char scratch[PATH_SIZE];
-
-/* Create root/rel (and its directories) holding content. */
-static void put_file(const char *root, const char *rel, const char *content)
+/* Create scratch/rel (and its directories) holding content. */
+static void put_file(const char *rel, const char *content)
 {
     char path[PATH_SIZE];
 
-    path_join(path, sizeof path, root, rel);
-    for (char *slash = strchr(path + strlen(root) + 1, '/'); slash != NULL;
+    path_join(path, sizeof path, scratch, rel);
+    for (char *slash = strchr(path + strlen(scratch) + 1, '/'); slash != NULL;
          slash = strchr(slash + 1, '/')) {
         *slash = '\0';
         cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s",
@@ -796,12 +85,29 @@ static void put_file(const char *root, const char *rel, const char *content)
               path);
 }
 
-static void make_scratch(void)
+/* The whole of scratch/rel as a malloc'd string. */
+static char *get_file(const char *rel)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(scratch, sizeof scratch, "%s/socklab-lessons-XXXXXX",
-             tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
-    cr_assert_not_null(mkdtemp(scratch), "mkdtemp: %s", strerror(errno));
+    char path[PATH_SIZE];
+
+    path_join(path, sizeof path, scratch, rel);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot read %s: %s", path, strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *data = malloc(cap);
+    cr_assert_not_null(data, "out of memory");
+    size_t got;
+    while ((got = fread(data + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (cap - len < 2) {
+            cap *= 2;
+            data = realloc(data, cap);
+            cr_assert_not_null(data, "out of memory");
+        }
+    }
+    fclose(f);
+    data[len] = '\0';
+    return data;
 }
 
 static void remove_tree(const char *path)
@@ -810,33 +116,121 @@ static void remove_tree(const char *path)
 
     if (lstat(path, &st) < 0)
         return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (d != NULL) {
-            struct dirent *e;
-            char child[PATH_SIZE];
-            while ((e = readdir(d)) != NULL) {
-                if (strcmp(e->d_name, ".") == 0 ||
-                    strcmp(e->d_name, "..") == 0)
-                    continue;
-                path_join(child, sizeof child, path, e->d_name);
-                remove_tree(child);
-            }
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
+    if (!S_ISDIR(st.st_mode)) {
         unlink(path);
+        return;
     }
+    DIR *d = opendir(path);
+    if (d != NULL) {
+        struct dirent *e;
+        char child[PATH_SIZE];
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            path_join(child, sizeof child, path, e->d_name);
+            remove_tree(child);
+        }
+        closedir(d);
+    }
+    rmdir(path);
 }
 
-/* Runs after each scratch test, even one that failed an assertion. */
-static void drop_scratch(void)
+/* After each test, even one that failed an assertion. */
+static void lessons_fini(void)
 {
     if (scratch[0] != '\0')
         remove_tree(scratch);
     scratch[0] = '\0';
+    harness_cleanup();
 }
+
+/* ---- running quotes.sh -------------------------------------------------- */
+
+/* One run of the script: its exit status and what it printed. */
+struct script_run {
+    struct run_result raw;
+    const char *out; /* stdout: summaries of the clean parts */
+    const char *err; /* stderr: one line per problem, failed summaries */
+};
+
+/* Run "sh SOCKLAB_ROOT/tests/scripts/quotes.sh FLAGS... --root root" (no
+ * --root when root is NULL) to completion; free r with script_free.
+ * Returns its exit status. */
+static int run_quotes(struct script_run *r, const char *root,
+                      const char *const flags[])
+{
+    char script[PATH_SIZE];
+    const char *args[16];
+    size_t n = 0;
+
+    path_join(script, sizeof script, SOCKLAB_ROOT, "tests/scripts/quotes.sh");
+    args[n++] = script;
+    for (size_t i = 0; flags[i] != NULL; i++) {
+        cr_assert(n < sizeof args / sizeof args[0] - 3, "too many flags");
+        args[n++] = flags[i];
+    }
+    if (root != NULL) {
+        args[n++] = "--root";
+        args[n++] = root;
+    }
+    args[n] = NULL;
+    cr_assert_eq(run_program("/bin/sh", args, NULL, 0, SCRIPT_MS, &r->raw), 0,
+                 "cannot run quotes.sh: %s", harness_error());
+    r->out = (const char *)r->raw.out;
+    r->err = r->raw.err;
+    cr_assert(r->raw.exit.exited && !r->raw.exit.timed_out,
+              "quotes.sh did not finish (timed out or killed)\n%s", r->err);
+    return r->raw.exit.code;
+}
+
+static void script_free(struct script_run *r)
+{
+    run_result_free(&r->raw);
+    r->out = r->err = NULL;
+}
+
+#define FLAGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* How many lines of text start with prefix. */
+static int lines_starting(const char *text, const char *prefix)
+{
+    int n = 0;
+    size_t len = strlen(prefix);
+
+    for (const char *p = text; *p != '\0';) {
+        if (strncmp(p, prefix, len) == 0)
+            n++;
+        const char *nl = strchr(p, '\n');
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    return n;
+}
+
+/* The N of the first summary line "quotes.sh: N NOUN..." in text, or -1. */
+static long summary_count(const char *text, const char *noun)
+{
+    static const char tag[] = "quotes.sh: ";
+    size_t nlen = strlen(noun);
+
+    for (const char *p = strstr(text, tag); p != NULL;
+         p = strstr(p + 1, tag)) {
+        if (p != text && p[-1] != '\n')
+            continue;
+        char *end;
+        long n = strtol(p + sizeof tag - 1, &end, 10);
+        if (end != p + sizeof tag - 1 && *end == ' ' &&
+            strncmp(end + 1, noun, nlen) == 0)
+            return n;
+    }
+    return -1;
+}
+
+/* Assert that text holds want, showing the whole text when it does not. */
+#define expect_has(text, want)                                                \
+    cr_expect_not_null(strstr((text), (want)), "expected:\n%s\nin:\n%s",     \
+                       (want), (text))
 
 /* A source with two regions, one nested in the other. */
 static const char sample_source[] =
@@ -850,61 +244,15 @@ static const char sample_source[] =
     "}\n"
     "/* endregion: part */\n";
 
-/* ---- running quotes.sh -------------------------------------------------- */
+/* ---- quotes, on scratch trees -------------------------------------------- */
 
-/* Run "sh ROOT/tests/scripts/quotes.sh ARG", its stdout and stderr into out.
- * Returns its exit status, or -1 if it did not exit normally. */
-static int run_quotes(const char *root, const char *arg, char *out,
-                      size_t size)
+Test(lessons, a_matching_quote_passes)
 {
-    char script[PATH_SIZE];
-    int fds[2];
-
-    path_join(script, sizeof script, root, "tests/scripts/quotes.sh");
-    cr_assert(pipe(fds) == 0, "pipe: %s", strerror(errno));
-    pid_t pid = fork();
-    cr_assert(pid >= 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execlp("sh", "sh", script, arg, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    /* Read to end of output (the test's timeout bounds this), keeping what
-     * fits. */
-    size_t used = 0;
-    char sink[512];
-    for (;;) {
-        char *to = used + 1 < size ? out + used : sink;
-        size_t room = used + 1 < size ? size - used - 1 : sizeof sink;
-        ssize_t n = read(fds[0], to, room);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (to != sink)
-            used += (size_t)n;
-    }
-    out[used] = '\0';
-    close(fds[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        cr_assert(errno == EINTR, "waitpid: %s", strerror(errno));
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* ---- the checker, on small examples ------------------------------------- */
-
-Test(lessons, checker_accepts_a_matching_quote, .fini = drop_scratch)
-{
-    struct report r = {.used = 0, .problems = 0};
+    struct script_run r;
 
     make_scratch();
-    put_file(scratch, "src/a.c", sample_source);
-    put_file(scratch, "lessons/01-demo.md",
+    put_file("src/a.c", sample_source);
+    put_file("lessons/01-demo.md",
              "Some text.\n"
              "<!-- quote: src/a.c#part -->\n"
              "```c\n"
@@ -917,18 +265,21 @@ Test(lessons, checker_accepts_a_matching_quote, .fini = drop_scratch)
              "~~~\n"
              "    return 1;\n"
              "~~~\n");
-    int quotes = check_lesson(scratch, "lessons/01-demo.md", &r);
-    cr_expect_eq(quotes, 2, "expected 2 quotes checked, got %d", quotes);
-    cr_expect_eq(r.problems, 0, "a matching quote was refused:\n%s", r.text);
+    int rc = run_quotes(&r, scratch, FLAGS("--quotes"));
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 2 quotes, 0 tables checked: all match "
+                      "their source");
+    cr_expect_str_empty(r.err);
+    script_free(&r);
 }
 
-Test(lessons, checker_reports_the_first_drifted_line, .fini = drop_scratch)
+Test(lessons, the_first_drifted_line_is_reported)
 {
-    struct report r = {.used = 0, .problems = 0};
+    struct script_run r;
 
     make_scratch();
-    put_file(scratch, "src/a.c", sample_source);
-    put_file(scratch, "lessons/01-demo.md",
+    put_file("src/a.c", sample_source);
+    put_file("lessons/01-demo.md",
              "# Demo\n"
              "<!-- quote: src/a.c#part -->\n"
              "```c\n"
@@ -937,29 +288,26 @@ Test(lessons, checker_reports_the_first_drifted_line, .fini = drop_scratch)
              "    return 2;\n"
              "}\n"
              "```\n");
-    int quotes = check_lesson(scratch, "lessons/01-demo.md", &r);
-    cr_expect_eq(quotes, 1);
-    cr_assert_eq(r.problems, 1, "expected one drift report, got:\n%s", r.text);
-    cr_expect_not_null(strstr(r.text, "lessons/01-demo.md:2:"),
-                       "names the lesson and marker line: %s", r.text);
-    cr_expect_not_null(strstr(r.text, "src/a.c#part"), "names the marker: %s",
-                       r.text);
-    cr_expect_not_null(strstr(r.text, "line 3 of the block"),
-                       "names the first differing line: %s", r.text);
-    cr_expect_not_null(strstr(r.text, "src/a.c:6:     return 1;"),
-                       "shows the source line: %s", r.text);
-    cr_expect_not_null(strstr(r.text, "lessons/01-demo.md:6:     return 2;"),
-                       "shows the lesson line: %s", r.text);
+    int rc = run_quotes(&r, scratch, FLAGS("--quotes"));
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 1, "one report:\n%s",
+                 r.err);
+    expect_has(r.err, "lessons/01-demo.md:2: <!-- quote: src/a.c#part -->: "
+                      "drifted from the source at block line 3: source "
+                      "src/a.c:6 \"    return 1;\", lesson "
+                      "lessons/01-demo.md:6 \"    return 2;\"\n");
+    expect_has(r.err, "quotes.sh: 1 quote, 0 tables checked: 1 drifted, "
+                      "0 broken, 0 table problems");
+    script_free(&r);
 }
 
-Test(lessons, checker_reports_a_block_longer_or_shorter_than_its_region,
-     .fini = drop_scratch)
+Test(lessons, a_block_longer_or_shorter_than_its_region_fails)
 {
-    struct report r = {.used = 0, .problems = 0};
+    struct script_run r;
 
     make_scratch();
-    put_file(scratch, "src/a.c", sample_source);
-    put_file(scratch, "lessons/01-demo.md",
+    put_file("src/a.c", sample_source);
+    put_file("lessons/01-demo.md",
              "<!-- quote: src/a.c#body -->\n"
              "```c\n"
              "    return 1;\n"
@@ -969,20 +317,26 @@ Test(lessons, checker_reports_a_block_longer_or_shorter_than_its_region,
              "```c\n"
              "int f(void)\n"
              "```\n");
-    check_lesson(scratch, "lessons/01-demo.md", &r);
-    cr_expect_eq(r.problems, 2, "expected two reports, got:\n%s", r.text);
-    cr_expect_not_null(strstr(r.text, "(the region has ended)"), "%s", r.text);
-    cr_expect_not_null(strstr(r.text, "(the block has ended)"), "%s", r.text);
+    int rc = run_quotes(&r, scratch, FLAGS("--quotes"));
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 2, "two reports:\n%s",
+                 r.err);
+    expect_has(r.err, "lessons/01-demo.md:1: <!-- quote: src/a.c#body -->: "
+                      "drifted from the source at block line 2: source (the "
+                      "region has ended), lesson lessons/01-demo.md:4");
+    expect_has(r.err, "lessons/01-demo.md:6: <!-- quote: src/a.c#part -->: "
+                      "drifted from the source at block line 2: source "
+                      "src/a.c:4 \"{\", lesson (the block has ended)");
+    script_free(&r);
 }
 
-Test(lessons, checker_reports_missing_files_regions_and_blocks,
-     .fini = drop_scratch)
+Test(lessons, missing_files_regions_and_blocks_are_reported)
 {
-    struct report r = {.used = 0, .problems = 0};
+    struct script_run r;
 
     make_scratch();
-    put_file(scratch, "src/a.c", sample_source);
-    put_file(scratch, "lessons/01-demo.md",
+    put_file("src/a.c", sample_source);
+    put_file("lessons/01-demo.md",
              "<!-- quote: src/nothere.c#part -->\n"
              "```c\n"
              "```\n"
@@ -995,182 +349,420 @@ Test(lessons, checker_reports_missing_files_regions_and_blocks,
              "```c\n"
              "```\n"
              "<!-- quote: src/a.c -->\n");
-    check_lesson(scratch, "lessons/01-demo.md", &r);
-    cr_expect_eq(r.problems, 5, "expected five reports, got:\n%s", r.text);
-    cr_expect_not_null(strstr(r.text, ":1: quote src/nothere.c#part: cannot "
-                              "read"), "%s", r.text);
-    cr_expect_not_null(strstr(r.text, "no region \"nothere\""), "%s", r.text);
-    cr_expect_not_null(strstr(r.text, ":7: quote src/a.c#part must be "
-                              "followed"), "%s", r.text);
-    cr_expect_not_null(strstr(r.text, "without .."), "%s", r.text);
-    cr_expect_not_null(strstr(r.text, ":12: malformed quote marker"), "%s",
-                       r.text);
+    int rc = run_quotes(&r, scratch, FLAGS("--quotes"));
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/01-demo.md:"), 5,
+                 "five reports:\n%s", r.err);
+    expect_has(r.err, "lessons/01-demo.md:1: <!-- quote: src/nothere.c#part "
+                      "-->: cannot read src/nothere.c");
+    expect_has(r.err, "lessons/01-demo.md:4: <!-- quote: src/a.c#nothere -->:"
+                      " no region \"nothere\" in src/a.c");
+    expect_has(r.err, "lessons/01-demo.md:7: <!-- quote: src/a.c#part --> "
+                      "must be followed at once by a fenced code block");
+    expect_has(r.err, "lessons/01-demo.md:9: <!-- quote: ../outside.c#part "
+                      "-->: the path must be relative to the project root, "
+                      "without ..");
+    expect_has(r.err, "lessons/01-demo.md:12: malformed quote marker");
+    script_free(&r);
 }
 
-Test(lessons, checker_skips_markers_inside_code_blocks, .fini = drop_scratch)
+Test(lessons, markers_inside_code_blocks_are_skipped)
 {
-    struct report r = {.used = 0, .problems = 0};
+    struct script_run r;
 
     make_scratch();
-    put_file(scratch, "src/a.c", sample_source);
-    put_file(scratch, "lessons/01-demo.md",
+    put_file("src/a.c", sample_source);
+    put_file("lessons/01-demo.md",
              "How to quote:\n"
              "````md\n"
              "<!-- quote: src/a.c#nothere -->\n"
              "```c\n"
              "anything\n"
              "```\n"
+             "<!-- side-by-side: src/a.c#nothere src/a.c#part -->\n"
+             "| no | table | here |\n"
              "````\n"
              "<!-- quote: src/a.c#body -->\n"
              "```c\n"
              "    return 1;\n"
              "```\n");
-    int quotes = check_lesson(scratch, "lessons/01-demo.md", &r);
-    cr_expect_eq(quotes, 1, "only the real quote counts, got %d", quotes);
-    cr_expect_eq(r.problems, 0, "%s", r.text);
+    int rc = run_quotes(&r, scratch, FLAGS("--quotes"));
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 1 quote, 0 tables checked: all match");
+    script_free(&r);
 }
 
-Test(lessons, checker_reports_bad_region_markers, .fini = drop_scratch)
+Test(lessons, bad_region_markers_are_reported)
 {
-    struct report r = {.used = 0, .problems = 0};
-    static const char *const dirs[] = {"src", NULL};
+    struct script_run r;
 
     make_scratch();
-    put_file(scratch, "src/good.c", sample_source);
-    put_file(scratch, "src/twice.c",
-             "/* region: a */\nx\n/* endregion: a */\n"
-             "/* region: a */\ny\n/* endregion: a */\n");
-    put_file(scratch, "src/open.h", "/* region: a */\nx\n");
-    put_file(scratch, "src/stray.c", "x\n/* endregion: b */\n");
-    int regions = check_source_regions(scratch, dirs, &r);
-    cr_expect_eq(regions, 5, "regions opened: %d", regions);
-    cr_expect_eq(r.problems, 3, "expected three reports, got:\n%s", r.text);
-    cr_expect_not_null(strstr(r.text, "src/twice.c:4: region \"a\" opened "
-                              "again"), "%s", r.text);
-    cr_expect_not_null(strstr(r.text, "src/open.h:1: region \"a\" is never "
-                              "closed"), "%s", r.text);
-    cr_expect_not_null(strstr(r.text, "src/stray.c:2: endregion \"b\""), "%s",
-                       r.text);
+    put_file("server/good.c", sample_source);
+    put_file("client/twice.c", "/* region: a */\nx\n/* endregion: a */\n"
+                               "/* region: a */\ny\n/* endregion: a */\n");
+    put_file("common/open.h", "/* region: a */\nx\n");
+    put_file("libuv/stray.c", "x\n/* endregion: b */\n");
+    put_file("src/elsewhere.c", "/* region: a */\n");
+    int rc = run_quotes(&r, scratch, FLAGS("--sources"));
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "client/") +
+                     lines_starting(r.err, "common/") +
+                     lines_starting(r.err, "libuv/") +
+                     lines_starting(r.err, "server/"),
+                 3, "three reports:\n%s", r.err);
+    expect_has(r.err, "client/twice.c:4: region \"a\" opened again (first at "
+                      "line 1)");
+    expect_has(r.err, "common/open.h:1: region \"a\" is never closed");
+    expect_has(r.err, "libuv/stray.c:2: endregion \"b\" has no open region");
+    expect_has(r.err, "quotes.sh: 5 regions in 4 source files: 3 bad "
+                      "markers");
+    script_free(&r);
 
-    /* A lesson quoting a file with broken markers is refused too. */
-    struct report q = {.used = 0, .problems = 0};
-    put_file(scratch, "lessons/01-demo.md",
-             "<!-- quote: src/open.h#a -->\n```c\nx\n```\n");
-    check_lesson(scratch, "lessons/01-demo.md", &q);
-    cr_expect_eq(q.problems, 1, "%s", q.text);
-    cr_expect_not_null(strstr(q.text, "bad region markers"), "%s", q.text);
+    /* A quote of a file whose markers are broken is refused too. */
+    put_file("lessons/01-demo.md",
+             "<!-- quote: common/open.h#a -->\n```c\nx\n```\n");
+    rc = run_quotes(&r, scratch, FLAGS("--quotes"));
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md:1: <!-- quote: common/open.h#a -->: "
+                      "bad region markers in the source: common/open.h:1: "
+                      "region \"a\" is never closed");
+    script_free(&r);
 }
 
-Test(lessons, index_check_finds_unlinked_lessons_and_dead_links,
-     .fini = drop_scratch)
+Test(lessons, unlinked_lessons_and_dead_links_are_reported)
 {
-    struct report r = {.used = 0, .problems = 0};
+    struct script_run r;
 
     make_scratch();
-    put_file(scratch, "lessons/01-one.md", "# One\n");
-    put_file(scratch, "lessons/02-two.md", "# Two\nBack to [one](01-one.md), "
-             "on to [five](05-five.md).\n");
-    put_file(scratch, "lessons/README.md",
+    put_file("lessons/01-one.md", "# One\n");
+    put_file("lessons/02-two.md", "# Two\nBack to [one](01-one.md), on to "
+             "[five](05-five.md). Code: `f[1](nothere.md)`.\n");
+    put_file("lessons/README.md",
              "1. [One](01-one.md#start)\n"
              "2. Two, coming\n"
              "3. [Three](./03-three.md)\n"
              "[code]: ../src/a.c\n"
-             "[site](https://example.org/x.md)\n"
+             "[site](https://example.org/x.md) and [top](#top)\n"
              "```\n[in a block](nothere.md)\n```\n");
-    int lessons = check_index(scratch, &r);
-    cr_expect_eq(lessons, 2);
-    cr_expect_eq(r.problems, 4, "expected four reports, got:\n%s", r.text);
-    cr_expect_not_null(strstr(r.text, "lessons/02-two.md is not linked"), "%s",
-                       r.text);
-    cr_expect_not_null(strstr(r.text, "lessons/02-two.md:2: links to "
-                              "\"05-five.md\""), "%s", r.text);
-    cr_expect_not_null(strstr(r.text, "README.md:3: links to \"03-three.md\""),
-                       "%s", r.text);
-    cr_expect_not_null(strstr(r.text, "README.md:4: links to \"../src/a.c\""),
-                       "%s", r.text);
+    int rc = run_quotes(&r, scratch, FLAGS("--links"));
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 4, "four reports:\n%s",
+                 r.err);
+    expect_has(r.err, "lessons/02-two.md is not linked from "
+                      "lessons/README.md");
+    expect_has(r.err, "lessons/02-two.md:2: links to \"05-five.md\", but "
+                      "lessons/05-five.md does not exist");
+    expect_has(r.err, "lessons/README.md:3: links to \"03-three.md\"");
+    expect_has(r.err, "lessons/README.md:4: links to \"../src/a.c\"");
+    expect_has(r.err, "quotes.sh: 2 lessons, 5 local links checked: 4 "
+                      "problems");
+    script_free(&r);
+
+    /* Fix them and the same check passes. */
+    put_file("src/a.c", sample_source);
+    put_file("lessons/03-three.md", "# Three\n");
+    put_file("lessons/02-two.md", "# Two\nBack to [one](01-one.md).\n");
+    put_file("lessons/README.md",
+             "1. [One](01-one.md#start)\n"
+             "2. [Two](02-two.md)\n"
+             "3. [Three](./03-three.md)\n"
+             "[code]: ../src/a.c\n");
+    rc = run_quotes(&r, scratch, FLAGS("--links"));
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 3 lessons, 5 local links checked: all "
+                      "linked, all resolve");
+    script_free(&r);
 }
 
-Test(lessons, quotes_sh_finds_and_fixes_a_drifted_quote, .fini = drop_scratch,
-     .timeout = 20)
+Test(lessons, update_fixes_a_drifted_quote)
 {
-    char path[PATH_SIZE], out[8192];
+    struct script_run r;
     static const char drifted[] =
         "<!-- quote: src/a.c#body -->\n```c\n    return 2;\n```\n";
     static const char fixed[] =
         "<!-- quote: src/a.c#body -->\n```c\n    return 1;\n```\n";
 
-    /* A copy of the script in a scratch tree works on that tree. */
     make_scratch();
-    path_join(path, sizeof path, SOCKLAB_ROOT, "tests/scripts/quotes.sh");
-    char *script = slurp(path);
-    cr_assert_not_null(script, "cannot read %s: %s", path, strerror(errno));
-    put_file(scratch, "tests/scripts/quotes.sh", script);
-    free(script);
-    put_file(scratch, "src/a.c", sample_source);
-    put_file(scratch, "lessons/01-demo.md", drifted);
+    put_file("src/a.c", sample_source);
+    put_file("lessons/01-demo.md", drifted);
 
-    int rc = run_quotes(scratch, "--check", out, sizeof out);
-    cr_expect_eq(rc, 1, "--check on a drifted quote: exit %d\n%s", rc, out);
-    cr_expect_not_null(strstr(out, "lessons/01-demo.md:1: <!-- quote: "
-                              "src/a.c#body -->: drifted"), "%s", out);
+    int rc = run_quotes(&r, scratch, FLAGS("--quotes"));
+    cr_expect_eq(rc, 1, "--quotes on a drifted quote: exit %d\n%s", rc,
+                 r.err);
+    expect_has(r.err, "lessons/01-demo.md:1: <!-- quote: src/a.c#body -->: "
+                      "drifted");
+    script_free(&r);
 
-    rc = run_quotes(scratch, "--update", out, sizeof out);
-    cr_expect_eq(rc, 0, "--update: exit %d\n%s", rc, out);
-    path_join(path, sizeof path, scratch, "lessons/01-demo.md");
-    char *lesson = slurp(path);
-    cr_assert_not_null(lesson, "cannot read %s: %s", path, strerror(errno));
+    rc = run_quotes(&r, scratch, FLAGS("--update"));
+    cr_expect_eq(rc, 0, "--update: exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md:1: <!-- quote: src/a.c#body -->: "
+                      "updated from the source");
+    expect_has(r.out, "1 lesson rewritten");
+    script_free(&r);
+    char *lesson = get_file("lessons/01-demo.md");
     cr_expect_str_eq(lesson, fixed);
     free(lesson);
 
-    rc = run_quotes(scratch, "--check", out, sizeof out);
-    cr_expect_eq(rc, 0, "--check after --update: exit %d\n%s", rc, out);
-
-    rc = run_quotes(scratch, "--bogus", out, sizeof out);
-    cr_expect_eq(rc, 64, "a bad option is a usage error: exit %d\n%s", rc,
-                 out);
+    rc = run_quotes(&r, scratch, FLAGS("--quotes"));
+    cr_expect_eq(rc, 0, "--quotes after --update: exit %d\n%s", rc, r.err);
+    script_free(&r);
 }
 
-/* ---- the real lessons --------------------------------------------------- */
-
-Test(lessons, every_quote_matches_its_source)
+Test(lessons, bad_usage_and_no_lessons_have_their_exit_codes)
 {
-    struct report r = {.used = 0, .problems = 0};
-    int lessons;
+    struct script_run r;
 
-    int quotes = check_all_lessons(SOCKLAB_ROOT, &lessons, &r);
-    cr_expect_eq(r.problems, 0, "%d problem(s) in the lessons' quotes:\n%s",
-                 r.problems, r.text);
-    cr_expect_geq(lessons, 3, "lessons/*.md found: %d", lessons);
+    make_scratch();
+    int rc = run_quotes(&r, scratch, FLAGS("--bogus"));
+    cr_expect_eq(rc, 64, "a bad option: exit %d\n%s", rc, r.err);
+    expect_has(r.err, "unknown option '--bogus'");
+    script_free(&r);
+
+    rc = run_quotes(&r, scratch, FLAGS("--update", "--quotes"));
+    cr_expect_eq(rc, 64, "--update with --quotes: exit %d\n%s", rc, r.err);
+    script_free(&r);
+
+    rc = run_quotes(&r, NULL, FLAGS("--root"));
+    cr_expect_eq(rc, 64, "--root without a directory: exit %d\n%s", rc,
+                 r.err);
+    script_free(&r);
+
+    rc = run_quotes(&r, scratch, FLAGS("--check"));
+    cr_expect_eq(rc, 66, "no lessons: exit %d\n%s", rc, r.err);
+    expect_has(r.err, "quotes.sh: no lessons/*.md under");
+    script_free(&r);
+}
+
+/* ---- side-by-side tables, on scratch trees ------------------------------- */
+
+/* Two sources for the tables: a blocking one and a libuv-like one. */
+static const char blocking_source[] =
+    "int main(void)\n"                              /* 1 */
+    "{\n"                                           /* 2 */
+    "    /* region: main */\n"                      /* 3 */
+    "    int fd = socket(AF_INET, SOCK_STREAM, 0);\n" /* 4 */
+    "    x = a | b;\n"                              /* 5 */
+    "    /* region: loop */\n"                      /* 6 */
+    "    int c = accept(fd, NULL, NULL);\n"         /* 7 */
+    "    /* endregion: loop */\n"                   /* 8 */
+    "    close(fd);\n"                              /* 9 */
+    "    /* endregion: main */\n"                   /* 10 */
+    "}\n";                                          /* 11 */
+
+static const char uv_source[] =
+    "/* region: main */\n"                          /* 1 */
+    "loop = uv_default_loop();\n"                   /* 2 */
+    "uv_tcp_init(loop, &server);\n"                 /* 3 */
+    "uv_listen((uv_stream_t *)&server, 128, on_new_connection);\n" /* 4 */
+    "return uv_run(loop, UV_RUN_DEFAULT);\n"        /* 5 */
+    "/* endregion: main */\n";                      /* 6 */
+
+#define TABLE_MARKER "<!-- side-by-side: src/a.c#main src/b.c#main -->\n"
+#define TABLE_HEAD "| step | `a.c` | `b.c` |\n|---|---|---|\n"
+
+static void put_table_sources(void)
+{
+    make_scratch();
+    put_file("src/a.c", blocking_source);
+    put_file("src/b.c", uv_source);
+}
+
+Test(lessons, a_side_by_side_table_matching_its_regions_passes)
+{
+    struct script_run r;
+
+    put_table_sources();
+    put_file("lessons/01-demo.md",
+             "Intro.\n"
+             TABLE_MARKER
+             TABLE_HEAD
+             "| a loop | — | `loop = uv_default_loop();` |\n"
+             "| a socket | `int fd = socket(AF_INET, SOCK_STREAM, 0);` | "
+             "`uv_tcp_init(loop, &server);` |\n"
+             "| a pipe | `x = a \\| b;` | (nothing) |\n"
+             "| accept | ` int c = accept(fd, NULL, NULL); ` <br> "
+             "`close(fd);` | `uv_listen((uv_stream_t *)&server, 128, "
+             "on_new_connection);` <br> `return uv_run(loop, "
+             "UV_RUN_DEFAULT);` |\n"
+             "After the table.\n"
+             "<!-- quote: src/a.c#loop -->\n"
+             "```c\n"
+             "    int c = accept(fd, NULL, NULL);\n"
+             "```\n");
+    int rc = run_quotes(&r, scratch, FLAGS("--quotes"));
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 1 quote, 1 table checked: all match their "
+                      "source");
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+}
+
+Test(lessons, a_table_cell_not_in_its_region_fails)
+{
+    struct script_run r;
+
+    put_table_sources();
+    put_file("lessons/01-demo.md",
+             TABLE_MARKER
+             TABLE_HEAD
+             "| a loop | — | `loop = uv_default_loop();` |\n"
+             "| a socket | `int fd = socket(AF_INET, SOCK_STREAM, 0);` | "
+             "`uv_tcp_init(loop, &client);` |\n"
+             "| a pipe | `x = a \\| b;` <br> `}` | (nothing) |\n");
+    int rc = run_quotes(&r, scratch, FLAGS("--quotes"));
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 2, "two reports:\n%s",
+                 r.err);
+    expect_has(r.err, "lessons/01-demo.md:5: side-by-side src/b.c#main, row "
+                      "2: \"uv_tcp_init(loop, &client);\" is not a line of "
+                      "the region\n");
+    /* In the file, but outside the region. */
+    expect_has(r.err, "lessons/01-demo.md:6: side-by-side src/a.c#main, row "
+                      "3: \"}\" is not a line of the region\n");
+    expect_has(r.err, "quotes.sh: 0 quotes, 1 table checked: 0 drifted, 0 "
+                      "broken, 2 table problems");
+    script_free(&r);
+}
+
+Test(lessons, table_rows_out_of_source_order_fail)
+{
+    struct script_run r;
+
+    put_table_sources();
+    put_file("lessons/01-demo.md",
+             TABLE_MARKER
+             TABLE_HEAD
+             "| a socket | `int fd = socket(AF_INET, SOCK_STREAM, 0);` | "
+             "`uv_tcp_init(loop, &server);` |\n"
+             "| a loop | — | `loop = uv_default_loop();` |\n"
+             "| accept | `close(fd);` <br> `int c = accept(fd, NULL, NULL);` "
+             "| — |\n");
+    int rc = run_quotes(&r, scratch, FLAGS("--quotes"));
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 2, "two reports:\n%s",
+                 r.err);
+    expect_has(r.err, "lessons/01-demo.md:5: side-by-side src/b.c#main, row "
+                      "2: \"loop = uv_default_loop();\" is not a line of the "
+                      "region after line 3 (source order)\n");
+    expect_has(r.err, "lessons/01-demo.md:6: side-by-side src/a.c#main, row "
+                      "3: \"int c = accept(fd, NULL, NULL);\" is not a line "
+                      "of the region after line 9 (source order)\n");
+    script_free(&r);
+}
+
+Test(lessons, a_table_with_no_code_fails)
+{
+    struct script_run r;
+
+    put_table_sources();
+    put_file("lessons/01-demo.md",
+             TABLE_MARKER
+             TABLE_HEAD
+             "| `socket` | make a socket | make a handle |\n"
+             "| `accept` | — | (in libuv) |\n");
+    int rc = run_quotes(&r, scratch, FLAGS("--quotes"));
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 1, "one report:\n%s",
+                 r.err);
+    expect_has(r.err, "lessons/01-demo.md:1: <!-- side-by-side src/a.c#main "
+                      "src/b.c#main -->: the table holds no code span, so it "
+                      "checks nothing\n");
+    script_free(&r);
+}
+
+Test(lessons, a_missing_table_or_a_short_row_fails_and_update_keeps_tables)
+{
+    struct script_run r;
+    static const char lesson[] =
+        TABLE_MARKER
+        "The table went missing.\n"
+        "\n"
+        "<!-- side-by-side: src/a.c#main src/b.c#nothere -->\n"
+        TABLE_HEAD
+        "| a loop | `loop = uv_default_loop();` |\n"
+        "| a socket | `int fd = socket(AF_INET, SOCK_STREAM, 0);` | — |\n"
+        "<!-- side-by-side: src/a.c#main -->\n";
+
+    put_table_sources();
+    put_file("lessons/01-demo.md", lesson);
+    int rc = run_quotes(&r, scratch, FLAGS("--quotes"));
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 4, "four reports:\n%s",
+                 r.err);
+    expect_has(r.err, "lessons/01-demo.md:1: <!-- side-by-side src/a.c#main "
+                      "src/b.c#main --> must be followed at once by a "
+                      "markdown table");
+    expect_has(r.err, "lessons/01-demo.md:4: side-by-side src/b.c#nothere: "
+                      "no region \"nothere\" in src/b.c");
+    expect_has(r.err, "lessons/01-demo.md:7: side-by-side src/a.c#main "
+                      "src/b.c#nothere, row 1: 2 cells; a row needs 3");
+    expect_has(r.err, "lessons/01-demo.md:9: malformed side-by-side marker");
+    script_free(&r);
+
+    /* --update cannot rewrite a table: it leaves the lesson alone and
+     * still fails. */
+    rc = run_quotes(&r, scratch, FLAGS("--update"));
+    cr_expect_eq(rc, 1, "--update: exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md:7: side-by-side src/a.c#main "
+                      "src/b.c#nothere, row 1: 2 cells");
+    script_free(&r);
+    char *now = get_file("lessons/01-demo.md");
+    cr_expect_str_eq(now, lesson);
+    free(now);
+}
+
+/* ---- the real lessons ----------------------------------------------------- */
+
+Test(lessons, every_quote_in_the_lessons_matches_its_source)
+{
+    struct script_run r;
+
+    int rc = run_quotes(&r, SOCKLAB_ROOT, FLAGS("--quotes"));
+    cr_expect_eq(rc, 0, "sh tests/scripts/quotes.sh --quotes: exit %d\n%s",
+                 rc, r.err);
+    long quotes = summary_count(r.out, "quote");
     cr_expect_geq(quotes, MIN_REAL_QUOTES,
-                  "only %d quotes checked in %d lessons (expected at least "
-                  "%d)", quotes, lessons, MIN_REAL_QUOTES);
+                  "%ld quotes checked (expected at least %d):\n%s", quotes,
+                  MIN_REAL_QUOTES, r.out);
+    script_free(&r);
 }
 
 Test(lessons, region_markers_in_the_sources_are_well_formed)
 {
-    static const char *const dirs[] = {"server", "client", "common", "libuv",
-                                       NULL};
-    struct report r = {.used = 0, .problems = 0};
+    struct script_run r;
 
-    int regions = check_source_regions(SOCKLAB_ROOT, dirs, &r);
-    cr_expect_eq(r.problems, 0, "%s", r.text);
-    cr_expect_gt(regions, 0, "no region markers found in the sources");
+    int rc = run_quotes(&r, SOCKLAB_ROOT, FLAGS("--sources"));
+    cr_expect_eq(rc, 0, "sh tests/scripts/quotes.sh --sources: exit %d\n%s",
+                 rc, r.err);
+    long regions = summary_count(r.out, "region");
+    cr_expect_gt(regions, 0, "no region markers found in the sources:\n%s",
+                 r.out);
+    script_free(&r);
 }
 
-Test(lessons, index_links_every_lesson_and_only_existing_files)
+Test(lessons, the_index_links_every_lesson_and_only_existing_files)
 {
-    struct report r = {.used = 0, .problems = 0};
+    struct script_run r;
 
-    int lessons = check_index(SOCKLAB_ROOT, &r);
-    cr_expect_eq(r.problems, 0, "%s", r.text);
-    cr_expect_geq(lessons, 2, "lesson files found: %d", lessons);
+    int rc = run_quotes(&r, SOCKLAB_ROOT, FLAGS("--links"));
+    cr_expect_eq(rc, 0, "sh tests/scripts/quotes.sh --links: exit %d\n%s",
+                 rc, r.err);
+    long lessons = summary_count(r.out, "lesson");
+    cr_expect_geq(lessons, 2, "lesson files found: %ld\n%s", lessons, r.out);
+    script_free(&r);
 }
 
-Test(lessons, quotes_sh_agrees_on_the_real_lessons, .timeout = 20)
+Test(lessons, check_runs_every_part_from_the_default_root)
 {
-    char out[8192];
+    struct script_run r;
 
-    int rc = run_quotes(SOCKLAB_ROOT, "--check", out, sizeof out);
-    cr_expect_eq(rc, 0, "sh tests/scripts/quotes.sh --check: exit %d\n%s", rc,
-                 out);
+    /* No --root: the script finds the project from where it lives. */
+    int rc = run_quotes(&r, NULL, FLAGS("--check"));
+    cr_expect_eq(rc, 0, "sh tests/scripts/quotes.sh --check: exit %d\n%s",
+                 rc, r.err);
+    cr_expect_geq(summary_count(r.out, "quote"), MIN_REAL_QUOTES, "%s",
+                  r.out);
+    cr_expect_geq(summary_count(r.out, "lesson"), 2, "%s", r.out);
+    cr_expect_gt(summary_count(r.out, "region"), 0, "%s", r.out);
+    script_free(&r);
 }
