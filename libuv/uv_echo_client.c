@@ -1,29 +1,34 @@
 /* uv_echo_client.c - the echo client again, on libuv's event loop.
  *
- *   resolve -> uv_tcp_init -> uv_tcp_connect -> on_connect (each address
- *              in turn, like echo-client)
- *   on_connect: read the server (its echo goes to stdout) and stdin at once
- *   each chunk of stdin -> uv_write to the server (at most 4 unfinished)
- *   end of input -> uv_shutdown: half-close once the queued writes are out
- *   the server's EOF -> exit 0 if every byte has come back
+ * main, in the order a reader meets it:
+ *
+ *   uv_default_loop -> resolve (getaddrinfo) -> uv_tcp_init
+ *   -> uv_tcp_connect(on_connect) -> uv_run
+ *
+ * and then the callbacks: on_connect (start reading the server and stdin),
+ * alloc_buffer + on_read (the echo, to stdout), on_write (a chunk of stdin
+ * has gone to the server), on_shutdown (the half-close at the end of input)
+ * and on_close. Each address getaddrinfo gives is tried in turn, like
+ * echo-client does.
  *
  * echo-client sends a chunk and waits for all of it to come back before it
  * reads more (stop-and-wait). Here the loop waits on stdin and the socket
- * together, so sending goes on while echoes arrive.
+ * together, so sending goes on while echoes arrive; at most 4 writes are
+ * unfinished at a time (backpressure).
  *
  * Standard input can be three kinds of thing, and libuv reads each its own
  * way: a terminal (uv_tty_t) or a pipe or socket (uv_pipe_t, uv_tcp_t) is a
  * stream the loop can watch; a file (`< file`) is always "ready" to epoll,
  * which refuses it, so it is read with uv_fs_read, which libuv runs on a
- * worker thread.
+ * worker thread. That part is in the "extras" below main.
  *
  * Usage: uv-echo-client [-h] [-v] [HOST [PORT]]
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -39,8 +44,10 @@
 static const char usage[] =
     "[-h] [-v] [HOST [PORT]]\n"
     "  Send standard input to an echo server and print what comes back.\n"
-    "  -v    trace each libuv call with the system call it stands for\n"
-    "  HOST  name or address, default 127.0.0.1; PORT default 7000";
+    "  -v    trace each libuv call with the system calls it makes\n"
+    "  HOST  name or address (default 127.0.0.1), or HOST:PORT / "
+    "[V6ADDR]:PORT; a lone number is the PORT\n"
+    "  PORT  default 7000";
 
 #define CHUNK_SIZE (64 * 1024)
 
@@ -95,10 +102,10 @@ static uv_tcp_t sock;
 static int sock_fd = -1;              /* for the trace only */
 static uv_connect_t connect_req;
 static uv_shutdown_t shutdown_req;
+static int connected;                 /* on_connect said yes */
 
 static struct addrinfo *addresses;    /* from getaddrinfo */
-static struct addrinfo *next_address; /* the next one to try */
-static char where[ADDR_TEXT_MAX];     /* the one being tried */
+static struct addrinfo *attempt;      /* the one being tried */
 static int last_error;                /* why the last one failed */
 
 /* Standard input: a stream handle (one of these), or a file read with
@@ -113,6 +120,7 @@ static uv_fs_t file_req;
 static int input_reading;             /* a read is started or in flight */
 static int input_done;                /* end of input seen */
 static int stdin_error;               /* errno if fd 0 was closed at start */
+static int stdin_is_socket;           /* for the trace: read(0) on a socket */
 
 static unsigned pending_writes;       /* uv_write calls not yet called back */
 static unsigned long long bytes_sent; /* read from stdin, queued to send */
@@ -120,31 +128,71 @@ static unsigned long long bytes_back; /* echoed back, written to stdout */
 
 static char echo_buf[CHUNK_SIZE];     /* the server's echo lands here */
 
-/* ---- the echo coming back ------------------------------------------------ */
+/* The callbacks, in the order they first run, then the extras. */
+static void on_connect(uv_connect_t *req, int status);
+static void alloc_buffer(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void on_write(uv_write_t *req, int status);
+static void on_shutdown(uv_shutdown_t *req, int status);
+static void on_close(uv_handle_t *handle);
+static void open_stdin(void);
+static void resume_input(void);
+static void try_next_address(void);
+static void trace_connect(int rc);
+static void check(int rc, const char *what);
 
+/* region: connect */
+/* The handshake is over (or failed): libuv saw the socket writable and
+ * asked getsockopt(SO_ERROR) how it went. A failed address is closed, and
+ * on_close tries the next: a handle may be reused only after its close
+ * callback. */
+static void on_connect(uv_connect_t *req, int status)
+{
+    (void)req;
+    uv_fileno((uv_handle_t *)&sock, &sock_fd);
+    uv_step(status, bsd("getsockopt(%d, SO_ERROR), unless connect failed at "
+                        "once", sock_fd), "on_connect status");
+    if (status < 0) {
+        last_error = status;
+        trace_step(bsd("epoll_ctl(DEL, %d) + close(%d)", sock_fd, sock_fd),
+                   "uv_close(sock)");
+        uv_close((uv_handle_t *)&sock, on_close);
+        return;
+    }
+    connected = 1;
+    freeaddrinfo(addresses);
+    addresses = NULL;
+
+    int rc = uv_read_start((uv_stream_t *)&sock, alloc_buffer, on_read);
+    uv_step(rc, bsd("no system call: epoll_ctl(%d, EPOLLIN) at the next "
+                    "wait", sock_fd), "uv_read_start(sock)");
+    if (rc < 0)
+        die(EX_IOERR, "read from server: %s", uv_strerror(rc));
+    open_stdin();
+    resume_input();
+}
+/* endregion: connect */
+
+/* region: alloc-buffer */
 /* One buffer is enough here: each echo is written to stdout (blocking, with
- * write_all) before the callback returns, so the next read may reuse it. */
-static void alloc_echo(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+ * write_all) before on_read returns, so the next read may reuse it. */
+static void alloc_buffer(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
     (void)handle;
     (void)suggested;
     *buf = uv_buf_init(echo_buf, sizeof echo_buf);
 }
+/* endregion: alloc-buffer */
 
-static void on_closed(uv_handle_t *handle)
+/* region: on-read */
+/* The echo coming back: nread bytes, or UV_EOF once the server has closed;
+ * nread == 0 means read(2) said EAGAIN (libuv never passes UV_EAGAIN). */
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
-    trace_step(NULL, "on_close(%s)",
-               handle == (uv_handle_t *)&sock ? "sock" : "stdin");
-}
-
-/* region: on-echo */
-static void on_echo(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
-{
-    if (nread == 0)
-        return;  /* libuv's EAGAIN: nothing this time */
-    if (nread > 0) {
-        trace(nread, NULL, bsd("read(%d) = %zd", sock_fd, nread),
-              "on_echo(sock) nread");
+    if (nread >= 0) {
+        uv_step(nread, nread == 0 ? bsd("read(%d) = -1 EAGAIN", sock_fd)
+                                  : bsd("read(%d) = %zd", sock_fd, nread),
+                "on_read(sock) nread");
         if (write_all(STDOUT_FILENO, buf->base, (size_t)nread) < 0)
             die(EX_IOERR, "write standard output: %s", strerror(errno));
         bytes_back += (unsigned long long)nread;
@@ -153,7 +201,7 @@ static void on_echo(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 
     trace(nread, nread == UV_EOF ? "UV_EOF, server closed" : uv_why(nread),
           bsd("read(%d) = %s", sock_fd, nread == UV_EOF ? "0" : "-1"),
-          "on_echo(sock) nread");
+          "on_read(sock) nread");
     if (nread != UV_EOF)
         die(EX_IOERR, "read from server: %s", uv_strerror((int)nread));
     if (!input_done)
@@ -167,38 +215,152 @@ static void on_echo(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
      * left to watch, lets main go on. */
     trace_step(bsd("epoll_ctl(DEL, %d) + close(%d)", sock_fd, sock_fd),
                "uv_close(sock)");
-    uv_close((uv_handle_t *)stream, on_closed);
+    uv_close((uv_handle_t *)stream, on_close);
 }
-/* endregion: on-echo */
+/* endregion: on-read */
 
-/* ---- standard input to the server ----------------------------------------- */
-
-static void resume_input(void);
-
-/* region: send-chunk */
+/* region: on-write */
+/* A chunk of stdin is in the kernel (or the write failed): its buffer is
+ * free, so stdin may be read again. */
 static void on_write(uv_write_t *req, int status)
 {
     struct chunk *chunk = req->data;
 
-    trace(status, uv_why(status), bsd("write(%d, %zu) done", sock_fd,
-                                      chunk->len),
-          "on_write(sock) status");
+    uv_step(status, "the write finished; nothing more to do",
+            "on_write(sock) status");
     if (status < 0)
         die(EX_IOERR, "write to server: %s", uv_strerror(status));
     pending_writes--;
     give_back(chunk);
     resume_input();  /* room for another chunk: read stdin again */
 }
+/* endregion: on-write */
 
+/* libuv called shutdown(2) just before this, once the writes were out. */
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)req;
+    uv_step(status, status == UV_ECANCELED
+                        ? "no shutdown: the handle was closed first"
+                        : bsd("shutdown(%d, SHUT_WR) = %d", sock_fd,
+                              status < 0 ? -1 : 0),
+            "on_shutdown(sock) status");
+    if (status < 0 && status != UV_ECANCELED)
+        die(EX_IOERR, "shutdown: %s", uv_strerror(status));
+}
+
+static void on_close(uv_handle_t *handle)
+{
+    int is_sock = handle == (uv_handle_t *)&sock;
+
+    trace_step(NULL, "on_close(%s)", is_sock ? "sock" : "stdin");
+    if (is_sock && !connected)
+        try_next_address();  /* that address failed: the next one */
+}
+
+/* region: main */
+int main(int argc, char **argv)
+{
+    struct endpoint_args args;
+
+    trace_init("uv-echo-client", 0);
+    parse_client_args(argc, argv, &args, usage, NULL, NULL, NULL);
+    /* A server that vanishes must give EPIPE from write, which we report,
+     * not a silent death by SIGPIPE. */
+    if (ignore_sigpipe() < 0)
+        die(EX_OSERR, "sigaction: %s", strerror(errno));
+    init_chunks();
+    /* With fd 0 closed, the loop's epoll descriptor would be given number 0
+     * and later taken for standard input. Note it now, report it when
+     * stdin is first needed, as echo-client would. */
+    if (fcntl(STDIN_FILENO, F_GETFD) < 0)
+        stdin_error = errno;
+
+    loop = uv_default_loop();
+    uv_trace_loop(loop);
+
+    /* getaddrinfo, as echo-client does (libuv's uv_getaddrinfo is the same
+     * call, run on a worker thread). */
+    int rc = resolve(args.host, args.port, SOCK_STREAM, 0, &addresses);
+    trace(rc == 0 ? 0 : -1, rc == 0 ? NULL : gai_strerror(rc),
+          "getaddrinfo, no libuv call", "resolve(%s, %u)", args.host,
+          (unsigned)args.port);
+    if (rc != 0)
+        die_unresolved(args.host, rc, 0);
+    attempt = addresses;  /* the first address; on_close tries the others */
+
+    rc = uv_tcp_init(loop, &sock);
+    uv_step(rc, "no socket: uv_tcp_connect makes it (the loop's first "
+            "stream opens /dev/null, a spare fd for EMFILE)",
+            "uv_tcp_init(sock)");
+    check(rc, "uv_tcp_init");
+
+    rc = uv_tcp_connect(&connect_req, &sock, attempt->ai_addr, on_connect);
+    trace_connect(rc);
+    if (rc < 0)
+        on_connect(&connect_req, rc);  /* failed at once: the same road */
+
+    trace_step("epoll_ctl(ADD) for each new watcher, epoll_wait, callbacks; "
+               "again and again", "uv_run(loop, UV_RUN_DEFAULT)");
+    rc = uv_run(loop, UV_RUN_DEFAULT);
+    uv_step(rc, "nothing left to watch", "uv_run(loop, UV_RUN_DEFAULT)");
+
+    rc = uv_loop_close(loop);
+    uv_step(rc, "closes the epoll fd, the loop's pipes, its eventfd and the "
+            "spare /dev/null fd", "uv_loop_close(loop)");
+    if (rc < 0)
+        warn_msg("uv_loop_close: %s", uv_strerror(rc));
+    return 0;
+}
+/* endregion: main */
+
+/* ==== extras: the other addresses, standard input, the trace ============== */
+
+/* region: next-address */
+/* The last address failed and its handle is closed: try the next one, or
+ * give up with the last error, as echo-client does. */
+static void try_next_address(void)
+{
+    if (attempt->ai_next == NULL) {
+        char where[ADDR_TEXT_MAX];
+        format_addr(attempt->ai_addr, where, sizeof where);
+        freeaddrinfo(addresses);
+        die(connect_exit_code(-last_error), "connect %s: %s%s", where,
+            uv_strerror(last_error), errno_hint(-last_error));
+    }
+    attempt = attempt->ai_next;
+
+    int rc = uv_tcp_init(loop, &sock);
+    uv_step(rc, "no socket: uv_tcp_connect makes it", "uv_tcp_init(sock)");
+    check(rc, "uv_tcp_init");
+
+    rc = uv_tcp_connect(&connect_req, &sock, attempt->ai_addr, on_connect);
+    trace_connect(rc);
+    if (rc < 0)
+        on_connect(&connect_req, rc);
+}
+/* endregion: next-address */
+
+/* ---- standard input to the server ----------------------------------------- */
+
+/* How a read of stdin shows on the right: read(0) only on a socket. */
+static const char *stdin_read_note(ssize_t n, const char *how)
+{
+    long shown = n >= 0 ? (long)n : n == UV_EOF ? 0 : -1;
+    return stdin_is_socket ? bsd("read(0) = %ld", shown)
+                           : bsd("a read of fd 0%s = %ld", how, shown);
+}
+
+/* region: send-chunk */
 static void send_chunk(struct chunk *chunk, size_t len)
 {
     chunk->len = len;
     chunk->req.data = chunk;
     uv_buf_t out = uv_buf_init(chunk->data, (unsigned)len);
+    size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&sock);
     int rc = uv_write(&chunk->req, (uv_stream_t *)&sock, &out, 1, on_write);
-    trace(rc, uv_why(rc), bsd("write(%d, %zu), now or when writable",
-                              sock_fd, len),
-          "uv_write(sock, %zu)", len);
+    uv_step(rc, uv_write_note(rc, (uv_stream_t *)&sock, sock_fd, len, queued),
+            "uv_write(sock, %zu)", len);
     if (rc < 0)
         die(EX_IOERR, "write to server: %s", uv_strerror(rc));
     pending_writes++;
@@ -206,31 +368,21 @@ static void send_chunk(struct chunk *chunk, size_t len)
 }
 /* endregion: send-chunk */
 
-static void on_shutdown(uv_shutdown_t *req, int status)
-{
-    (void)req;
-    trace(status, uv_why(status), bsd("shutdown(%d, SHUT_WR)", sock_fd),
-          "on_shutdown(sock) status");
-    if (status < 0 && status != UV_ECANCELED)
-        die(EX_IOERR, "shutdown: %s", uv_strerror(status));
-}
-
 /* region: end-of-input */
 /* Nothing more to send. uv_shutdown waits until every queued write is out,
- * then half-closes (shutdown SHUT_WR): the server reads EOF while we can
- * still read the rest of the echo. */
+ * then half-closes (shutdown SHUT_WR) just before on_shutdown: the server
+ * reads EOF while we can still read the rest of the echo. */
 static void end_of_input(void)
 {
     input_done = 1;
     if (input != NULL) {
-        trace_step("(stdin stays open: libuv never closes fds 0-2)",
-                   "uv_close(stdin)");
-        uv_close((uv_handle_t *)input, on_closed);
+        trace_step("epoll_ctl(DEL); fd 0 stays open: libuv never closes "
+                   "fds 0-2", "uv_close(stdin)");
+        uv_close((uv_handle_t *)input, on_close);
     }
     int rc = uv_shutdown(&shutdown_req, (uv_stream_t *)&sock, on_shutdown);
-    trace(rc, uv_why(rc), bsd("shutdown(%d, SHUT_WR), after the writes",
-                              sock_fd),
-          "uv_shutdown(sock)");
+    uv_step(rc, "no system call yet: shutdown comes once the writes are out",
+            "uv_shutdown(sock)");
     if (rc < 0)
         die(EX_IOERR, "shutdown: %s", uv_strerror(rc));
 }
@@ -269,13 +421,12 @@ static void on_stdin_read(uv_stream_t *stream, ssize_t nread,
     /* NULL only with UV_ENOBUFS, which alloc_input never causes. */
     struct chunk *chunk = (struct chunk *)(void *)buf->base;
 
-    if (nread == 0) {  /* libuv's EAGAIN: nothing this time */
+    if (nread == 0) {  /* read(2) said EAGAIN: nothing this time */
         give_back(chunk);
         return;
     }
     trace(nread, nread == UV_EOF ? "UV_EOF, end of input" : uv_why(nread),
-          bsd("read(0) = %zd", nread > 0 ? nread : nread == UV_EOF ? 0 : -1),
-          "on_stdin_read nread");
+          stdin_read_note(nread, ""), "on_stdin_read nread");
     if (nread < 0) {
         uv_read_stop(stream);  /* libuv stops by itself at EOF, not on error */
         input_reading = 0;
@@ -286,8 +437,9 @@ static void on_stdin_read(uv_stream_t *stream, ssize_t nread,
      * on_write gives one back. */
     if (input_reading && pending_writes >= MAX_PENDING_WRITES) {
         int rc = uv_read_stop(stream);
-        trace(rc, "writes backed up", "epoll_ctl(0, no EPOLLIN)",
-              "uv_read_stop(stdin)");
+        trace(rc, "writes backed up",
+              "no system call: the loop stops asking for EPOLLIN at its "
+              "next wait", "uv_read_stop(stdin)");
         input_reading = 0;
     }
 }
@@ -304,7 +456,7 @@ static void on_file_read(uv_fs_t *req)
     uv_fs_req_cleanup(req);
     input_reading = 0;
     trace(n, n == 0 ? "end of input" : uv_why(n),
-          bsd("read(0) = %zd, on a worker thread", n), "on_file_read result");
+          stdin_read_note(n, " on a worker thread"), "on_file_read result");
     took_input(chunk, n);
     resume_input();
 }
@@ -335,7 +487,8 @@ static void resume_input(void)
         return;
     }
     int rc = uv_read_start(input, alloc_input, on_stdin_read);
-    trace(rc, uv_why(rc), "epoll_ctl(0, EPOLLIN)", "uv_read_start(stdin)");
+    uv_step(rc, "no system call: epoll_ctl(0, EPOLLIN) at the next wait",
+            "uv_read_start(stdin)");
     if (rc < 0)
         die(EX_IOERR, "read standard input: %s", uv_strerror(rc));
     input_reading = 1;
@@ -352,7 +505,12 @@ static void open_stdin(void)
     uv_handle_type kind = uv_guess_handle(STDIN_FILENO);
     int rc = 0;
 
-    trace(kind, uv_handle_type_name(kind), "fstat(0) + isatty(0)",
+    struct stat st;  /* for the trace: uv_guess_handle asks a socket more */
+    stdin_is_socket = fstat(STDIN_FILENO, &st) == 0 && S_ISSOCK(st.st_mode);
+    trace(kind, uv_handle_type_name(kind),
+          stdin_is_socket ? "isatty(0) + fstat(0) + getsockname(0) + "
+                            "getsockopt(0, SO_TYPE)"
+                          : "isatty(0) + fstat(0)",
           "uv_guess_handle(0)");
     if (kind == UV_TTY) {
         rc = uv_tty_init(loop, &stdin_handle.tty, STDIN_FILENO, 1);
@@ -377,116 +535,26 @@ static void open_stdin(void)
 }
 /* endregion: open-stdin */
 
-/* ---- connecting -------------------------------------------------------- */
+/* ---- the trace and the errors ------------------------------------------------ */
 
-static void on_connect(uv_connect_t *req, int status);
-
-/* region: connect */
-/* One address of the list. Failing ones are closed and the next is tried
- * from on_attempt_closed: a handle may be reused only after its close
- * callback. */
-static void try_next_address(void)
+/* uv_tcp_connect makes the socket (uv__socket: non-blocking, close-on-exec)
+ * and calls connect, which says EINPROGRESS; the loop watches for EPOLLOUT
+ * and on_connect runs once the handshake is over. */
+static void trace_connect(int rc)
 {
-    if (next_address == NULL) {
-        freeaddrinfo(addresses);
-        die(connect_exit_code(-last_error), "connect %s: %s%s", where,
-            uv_strerror(last_error), errno_hint(-last_error));
-    }
-    struct addrinfo *ai = next_address;
-    next_address = ai->ai_next;
-    format_addr(ai->ai_addr, where, sizeof where);
+    char where[ADDR_TEXT_MAX];
+    int fd = -1;
 
-    int rc = uv_tcp_init(loop, &sock);
-    trace(rc, uv_why(rc), "socket(), made later by uv_tcp_connect",
-          "uv_tcp_init(sock)");
-    if (rc < 0)
-        die(EX_OSERR, "uv_tcp_init: %s", uv_strerror(rc));
-
-    rc = uv_tcp_connect(&connect_req, &sock, ai->ai_addr, on_connect);
-    trace(rc, uv_why(rc), bsd("socket(%s) + connect() = EINPROGRESS",
-                              family_name(ai->ai_family)),
-          "uv_tcp_connect(sock, %s)", where);
-    if (rc < 0)
-        on_connect(&connect_req, rc);  /* failed at once: same road */
+    format_addr(attempt->ai_addr, where, sizeof where);
+    uv_fileno((uv_handle_t *)&sock, &fd);
+    uv_step(rc, bsd("socket(%s, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC) = %d "
+                    "+ connect(%d, %s), which does not wait",
+                    family_name(attempt->ai_family), fd, fd, where),
+            "uv_tcp_connect(sock, %s)", where);
 }
 
-static void on_attempt_closed(uv_handle_t *handle)
+static void check(int rc, const char *what)
 {
-    (void)handle;
-    trace_step(NULL, "on_close(sock)");
-    try_next_address();
-}
-
-/* The handshake is over (or failed): libuv saw the socket writable and
- * asked getsockopt(SO_ERROR) how it went. */
-static void on_connect(uv_connect_t *req, int status)
-{
-    (void)req;
-    sock_fd = -1;
-    uv_fileno((uv_handle_t *)&sock, &sock_fd);
-    trace(status, uv_why(status),
-          bsd("connect(%d, %s) done", sock_fd, where), "on_connect status");
-    if (status < 0) {
-        last_error = status;
-        trace_step(bsd("close(%d)", sock_fd), "uv_close(sock)");
-        uv_close((uv_handle_t *)&sock, on_attempt_closed);
-        return;
-    }
-    freeaddrinfo(addresses);
-    addresses = NULL;
-
-    int rc = uv_read_start((uv_stream_t *)&sock, alloc_echo, on_echo);
-    trace(rc, uv_why(rc), bsd("epoll_ctl(%d, EPOLLIN)", sock_fd),
-          "uv_read_start(sock)");
     if (rc < 0)
-        die(EX_IOERR, "read from server: %s", uv_strerror(rc));
-    open_stdin();
-    resume_input();
+        die(EX_OSERR, "%s: %s", what, uv_strerror(rc));
 }
-/* endregion: connect */
-
-/* region: main */
-int main(int argc, char **argv)
-{
-    struct endpoint_args args;
-
-    trace_init("uv-echo-client", 0);
-    parse_client_args(argc, argv, &args, usage, NULL, NULL, NULL);
-    /* A server that vanishes must give EPIPE from write, which we report,
-     * not a silent death by SIGPIPE. */
-    if (ignore_sigpipe() < 0)
-        die(EX_OSERR, "sigaction: %s", strerror(errno));
-    init_chunks();
-    /* With fd 0 closed, the loop's epoll descriptor would be given number 0
-     * and later taken for standard input. Note it now, report it when
-     * stdin is first needed, as echo-client would. */
-    if (fcntl(STDIN_FILENO, F_GETFD) < 0)
-        stdin_error = errno;
-
-    loop = uv_default_loop();
-    if (loop == NULL)
-        die(EX_OSERR, "uv_default_loop: cannot create the event loop");
-    trace(uv_backend_fd(loop), NULL, "epoll_create1(EPOLL_CLOEXEC)",
-          "uv_default_loop() backend fd");
-
-    /* getaddrinfo, as echo-client does (libuv's uv_getaddrinfo is the same
-     * call, run on a worker thread). */
-    int rc = resolve(args.host, args.port, SOCK_STREAM, 0, &addresses);
-    trace(rc == 0 ? 0 : -1, rc == 0 ? NULL : gai_strerror(rc), "getaddrinfo",
-          "resolve(%s, %u)", args.host, (unsigned)args.port);
-    if (rc != 0)
-        die_unresolved(args.host, rc, 0);
-    next_address = addresses;
-    try_next_address();
-
-    trace_step("epoll_wait, then callbacks, over and over",
-               "uv_run(loop, UV_RUN_DEFAULT)");
-    rc = uv_run(loop, UV_RUN_DEFAULT);
-    trace(rc, NULL, "(nothing left to watch)", "uv_run(loop, UV_RUN_DEFAULT)");
-    rc = uv_loop_close(loop);
-    trace(rc, uv_why(rc), "close(epoll fd)", "uv_loop_close(loop)");
-    if (rc < 0)
-        warn_msg("uv_loop_close: %s", uv_strerror(rc));
-    return 0;
-}
-/* endregion: main */

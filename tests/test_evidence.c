@@ -5,7 +5,10 @@
  * epoll call and accept/accept4 in what the kernel saw.
  *
  * "make compare sets each step beside its counterpart": run the script and
- * find socket(...) and uv_tcp_init on one row.
+ * find socket(...) beside uv_tcp_bind (which makes the socket: uv_tcp_init
+ * makes none), accept(...) beside on_new_connection, and so on. And "the
+ * libuv server reads like the guide": its main makes the guide's calls, in
+ * the guide's order.
  */
 #include <criterion/criterion.h>
 
@@ -139,7 +142,7 @@ Test(evidence, uv_echo_server_makes_the_same_system_calls_under_strace)
     server_release(&srv);
 }
 
-Test(evidence, make_compare_sets_socket_beside_uv_tcp_init)
+Test(evidence, make_compare_sets_socket_beside_uv_tcp_bind)
 {
     need_uv_server();
     char script[1024];
@@ -155,10 +158,11 @@ Test(evidence, make_compare_sets_socket_beside_uv_tcp_init)
     /* Each row: the blocking call in the left column, its libuv twin in
      * the right one. */
     static const char *const pairs[][2] = {
-        {"socket(", "uv_tcp_init"},
-        {"bind(", "uv_tcp_bind"},
+        {"socket(", "uv_tcp_bind"},
         {"listen(", "uv_listen"},
-        {"accept(", "uv_accept"},
+        {"accept(", "on_new_connection"},
+        {"read(", "echo_read"},
+        {"write(", "uv_write"},
     };
     char line[256];
     const char *text = (const char *)r.out;
@@ -179,4 +183,70 @@ Test(evidence, make_compare_sets_socket_beside_uv_tcp_init)
         p = nl != NULL ? nl + 1 : p + len;
     }
     run_result_free(&r);
+}
+
+/* The text of region NAME in source file PATH (below SOCKLAB_ROOT), or
+ * NULL; the caller frees it. */
+static char *region_of(const char *path, const char *name)
+{
+    char full[1024], begin[128], end[128];
+    snprintf(full, sizeof full, "%s/%s", SOCKLAB_ROOT, path);
+    snprintf(begin, sizeof begin, "/* region: %s */\n", name);
+    snprintf(end, sizeof end, "/* endregion: %s */\n", name);
+    char *text = slurp(full);
+    if (text == NULL)
+        return NULL;
+    char *from = strstr(text, begin);
+    char *to = from != NULL ? strstr(from, end) : NULL;
+    if (to == NULL) {
+        free(text);
+        return NULL;
+    }
+    *to = '\0';
+    memmove(text, from, strlen(from) + 1);
+    return text;
+}
+
+/* Lesson 04 sets uv-echo-server beside the libuv guide's echo server: its
+ * main must make the guide's calls itself, in the guide's order. */
+Test(evidence, uv_echo_server_main_calls_what_the_guide_calls_in_order)
+{
+    char *main_text = region_of("libuv/uv_echo_server.c", "main");
+    cr_assert_not_null(main_text, "no region main in libuv/uv_echo_server.c");
+    static const char *const calls[] = {
+        "uv_default_loop(", "uv_tcp_init(loop, &server)", "uv_ip4_addr(",
+        "uv_tcp_bind(",     "uv_listen(",                 "uv_run(",
+    };
+    const char *at = main_text;
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        const char *found = strstr(at, calls[i]);
+        cr_expect_not_null(found, "main: no %s after %s", calls[i],
+                           i > 0 ? calls[i - 1] : "the start");
+        if (found != NULL)
+            at = found + strlen(calls[i]);
+    }
+    cr_expect_not_null(strstr(main_text, "on_new_connection)"),
+                       "main: uv_listen should name on_new_connection");
+    free(main_text);
+}
+
+Test(evidence, uv_echo_client_main_calls_in_the_order_a_reader_meets_them)
+{
+    char *main_text = region_of("libuv/uv_echo_client.c", "main");
+    cr_assert_not_null(main_text, "no region main in libuv/uv_echo_client.c");
+    static const char *const calls[] = {
+        "uv_default_loop(", "resolve(", "uv_tcp_init(", "uv_tcp_connect(",
+        "uv_run(",
+    };
+    const char *at = main_text;
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        const char *found = strstr(at, calls[i]);
+        cr_expect_not_null(found, "main: no %s after %s", calls[i],
+                           i > 0 ? calls[i - 1] : "the start");
+        if (found != NULL)
+            at = found + strlen(calls[i]);
+    }
+    cr_expect_not_null(strstr(main_text, "on_connect)"),
+                       "main: uv_tcp_connect should name on_connect");
+    free(main_text);
 }

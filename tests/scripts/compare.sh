@@ -6,8 +6,11 @@
 # Runs bin/echo-server -v 0, then bin/uv-echo-server -v 0, gives each the
 # same short session (printf 'hello\n' | bin/echo-client 127.0.0.1 PORT),
 # stops it with SIGTERM, and prints the two -v traces in two columns, each
-# step beside its counterpart: socket / uv_tcp_init, bind / uv_tcp_bind,
-# accept / uv_accept, read / echo_read, ...
+# step beside its counterpart. A libuv step is set beside the system calls
+# its trace names on the right (after "~") with a "(" after the name, the
+# calls libuv made during it: uv_tcp_bind spans socket, setsockopt and bind;
+# on_new_connection is accept (libuv accepted before calling it);
+# echo_read is read, uv_write write, uv_close close.
 #
 # --strace also runs each server under strace and shows, side by side again,
 # the system calls the kernel actually saw: what libuv does underneath.
@@ -181,11 +184,12 @@ done
 
 # ---- two columns ---------------------------------------------------------------
 
-# The trace, for a column: no "[prog pid] " prefix, no "~ counterpart" (the
-# other column shows it), single spaces; the summary line without "prog: ".
+# The trace, for a column: no "[prog pid] " prefix, single spaces, the
+# summary line without "prog: ". The "~ ..." part stays for side_by_side to
+# read (the libuv steps are paired by it) and is not shown.
 clean_trace() {
     sed -n -e 's/^\[[^]]*\] //' -e 's/^[a-z-]*: stopped:/stopped:/' \
-        -e 's/  *~ .*$//' -e 's/  */ /g' -e '/./p' "$1"
+        -e 's/  *~ / ~ /' -e 's/  */ /g' -e '/./p' "$1"
 }
 
 # What strace saw, for a column: from the first socket or epoll_create1 on
@@ -205,9 +209,11 @@ clean_strace() {
 
 # side_by_side LEFT RIGHT TITLE-LEFT TITLE-RIGHT: print two lists in two
 # columns, pairing the lines that do the same job. Each line gets a kind
-# (socket, bind, accept, read, ...); the longest run of kinds the two lists
-# share, in order, is lined up row by row, and each other line gets a row
-# of its own. Long lines wrap inside their column.
+# (socket, bind, accept, read, ...), or a list of them: a libuv step whose
+# "~" part names several socket calls as "name(" gets one kind for each,
+# and spans as many rows. The longest run of kinds the two lists share, in
+# order, is lined up row by row, and each other line gets a row of its own.
+# Long lines wrap inside their column.
 side_by_side() {
     awk -v col="$COL" -v tl="$3" -v tr="$4" '
     function kind(s,   name) {
@@ -223,18 +229,33 @@ side_by_side() {
         # strace: the wait the signal cut short, in either server
         if (s ~ /= \? ERESTART|= -1 EINTR/) return "interrupted"
         if (name == "read" && s ~ /= 0( |$)/) return "eof"
-        # the libuv server: the step each call stands for
-        if (name == "uv_tcp_init" && s ~ /server/) return "socket"
-        if (name == "uv_tcp_bind") return "bind"
-        if (name == "uv_listen") return "listen"
-        if (name == "uv_tcp_getsockname") return "getsockname"
-        if (name == "uv_accept") return "accept"
-        if (name == "echo_read" && s ~ /UV_EOF/) return "eof"
-        if (name == "echo_read") return "read"
-        if (name == "uv_write") return "write"
-        if (name == "uv_close" && s ~ /(server|client)/) return "close"
+        # the libuv server: the signal comes as a callback
         if (name == "on_signal") return "stop"
         return name
+    }
+    # The kinds of a libuv step: the socket calls its "~" part names with a
+    # "(" right after the name, in order (a read that returned 0 is "eof").
+    # None named: the step is a kind of its own.
+    function kinds(s, arr,   note, n, call) {
+        n = 0
+        if (index(s, " ~ ") > 0) {
+            note = substr(s, index(s, " ~ ") + 3)
+            while (match(note, /(socket|setsockopt|bind|listen|getsockname|accept4|accept|read|write|shutdown|close)\([^)]*\)( = [-0-9]+)?/)) {
+                call = substr(note, RSTART, RLENGTH)
+                note = substr(note, RSTART + RLENGTH)
+                if (substr(call, 1, 1) == "(") continue
+                arr[++n] = kind(call)
+            }
+        }
+        if (n == 0)
+            arr[++n] = kind(text(s))
+        return n
+    }
+    # The part of a line to show: without its "~ ..." note.
+    function text(s) {
+        if (index(s, " ~ ") > 0)
+            s = substr(s, 1, index(s, " ~ ") - 1)
+        return s
     }
     # Cut s into pieces of at most col characters, after a space, "|" or
     # "," where there is one; the pieces after the first are indented.
@@ -265,8 +286,15 @@ side_by_side() {
             print line
         }
     }
-    FNR == NR { L[++nl] = $0; KL[nl] = kind($0); next }
-    { R[++nr] = $0; KR[nr] = kind($0) }
+    FNR == NR { L[++nl] = text($0); KL[nl] = kind(text($0)); next }
+    {
+        # One row for each kind of the step, the text on the first.
+        nk = kinds($0, ks)
+        for (k = 1; k <= nk; k++) {
+            R[++nr] = k == 1 ? text($0) : ""
+            KR[nr] = ks[k]
+        }
+    }
     END {
         # Longest common subsequence of the two kind lists, from the end.
         for (i = nl + 1; i >= 1; i--)
