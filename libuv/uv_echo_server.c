@@ -103,7 +103,7 @@ static void say_listening(void);
 static void free_spare_chunks(void);
 static int fd_of(const void *handle);
 static void trace_bind(int rc, const struct sockaddr_storage *addr);
-static void trace_accept(int rc, struct client *c);
+static void trace_handover(int rc, struct client *c);
 static void trace_read_end(const struct client *c, ssize_t nread,
                            const uv_buf_t *buf);
 static void check(int rc, const char *what);
@@ -253,7 +253,7 @@ static void on_new_connection(uv_stream_t *listener, int status)
     c->handle.data = c;
 
     rc = uv_accept(listener, (uv_stream_t *)&c->handle);
-    trace_accept(rc, c);
+    trace_handover(rc, c);
     if (rc < 0) {
         warn_msg("accept: %s", uv_strerror(rc));
         close_client(c);
@@ -546,7 +546,7 @@ static void trace_bind(int rc, const struct sockaddr_storage *addr)
             "uv_tcp_bind(server, %s)", where);
 }
 
-static void trace_accept(int rc, struct client *c)
+static void trace_handover(int rc, struct client *c)
 {
     char note[ADDR_TEXT_MAX + 8] = "";
     struct sockaddr_storage peer;
