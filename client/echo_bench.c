@@ -37,7 +37,10 @@ static const char usage[] =
     "  -n ROUNDS   round trips (or connections) per client, "
     "1-10000000 (default 10000)\n"
     "  -s SIZE     bytes per message, 1-1048576 (default 64)\n"
-    "  -d SECONDS  stop after this long whatever is left, 1-3600 (default 10)";
+    "  -d SECONDS  stop after this long whatever is left, 1-3600 (default 10)\n"
+    "  HOST        name or address (default 127.0.0.1), or HOST:PORT / "
+    "[V6ADDR]:PORT;\n"
+    "              a lone number is the PORT (default 7000)";
 
 enum mode { PINGPONG, CONNECT };
 

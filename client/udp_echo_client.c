@@ -36,7 +36,9 @@ static const char usage[] =
     "  -r N     send a datagram again up to N times when no echo comes, 0-100 "
     "(default 3)\n"
     "  -v       trace each system call with its libuv counterpart\n"
-    "  HOST     name or address, default 127.0.0.1; PORT default 7000\n"
+    "  HOST     name or address (default 127.0.0.1), or HOST:PORT / "
+    "[V6ADDR]:PORT;\n"
+    "           a lone number is the PORT (default 7000)\n"
     "  Exit 0 when every echo came back, 69 when one never did.";
 
 /* The largest UDP payload: the IPv4 total length (16 bits) must cover a

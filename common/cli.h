@@ -2,6 +2,8 @@
  *
  *   servers: NAME [-h] [-v] [-b ADDR] [PORT]     (default 127.0.0.1 7000)
  *   clients: NAME [-h] [-v] [HOST [PORT]]        (default 127.0.0.1 7000)
+ *            HOST may also be HOST:PORT or [V6ADDR]:PORT, as a server's
+ *            ready line prints it, and a lone number is the PORT
  *
  * Programs with options of their own (-c, -t, -w ...) pass them in `extra`
  * (getopt letters) and handle them in `on_option`. Bad input exits 64
@@ -33,9 +35,66 @@ void parse_server_args(int argc, char **argv, struct endpoint_args *args,
                        const char *usage, const char *extra,
                        option_fn *on_option, void *ctx);
 
+/* A client's operands are read by client_operands below; a bad one exits
+ * 64 with its one-line error before any socket exists. */
 void parse_client_args(int argc, char **argv, struct endpoint_args *args,
                        const char *usage, const char *extra,
                        option_fn *on_option, void *ctx);
+
+/* ---- a client's HOST and PORT operands ----------------------------------
+ *
+ * A learner copies an address from wherever it is shown: a server's ready
+ * line prints "listening on 127.0.0.1:7000" or "listening on [::1]:7000",
+ * and "echo-client 7100" means port 7100 to anyone who just started
+ * "echo-server 7100". getaddrinfo would read a lone 7100 as the IPv4
+ * address 0.0.27.220 (inet_aton's one-number form) and send a SYN off the
+ * machine, and would refuse "127.0.0.1:7000" as a name. So the operands are
+ * taken apart here, before anything reaches getaddrinfo:
+ *
+ *   operands                    host          port
+ *   (none)                      127.0.0.1     7000
+ *   7100  (ASCII digits only)   127.0.0.1     7100   a lone number is the
+ *                                                    PORT, never an address
+ *   127.0.0.1:7000, name:7000   127.0.0.1     7000   exactly one ':'
+ *   [::1]:7000                  ::1           7000
+ *   [::1]                       ::1           7000
+ *   ::1, fe80::1%eth0           as given      7000   two or more ':', no []
+ *   anything else               as given      7000
+ *   HOST PORT                   HOST (or V6ADDR of [V6ADDR])   PORT
+ *
+ * Refused, each with one line naming the value (usage error, exit 64):
+ * an empty host (":7000", "[]"), a bad or empty port ("70000", "x:",
+ * "x:y", "[::1]:"), a '[' without its ']' or junk after ']' ("[::1",
+ * "[::1]7000"), a host over HOST_TEXT_MAX - 1 characters, a bare number
+ * as HOST in "HOST PORT" ("7100 7000"), a port given twice
+ * ("127.0.0.1:7000 7001"), and a third operand.
+ */
+
+/* Room for any host an operand can name: a DNS name is at most 253
+ * characters, an IPv6 address with a zone ("fe80::1%eth0") far less. */
+#define HOST_TEXT_MAX 256
+#define CLI_ERROR_MAX 400
+
+struct endpoint_text {
+    char host[HOST_TEXT_MAX];  /* without brackets; DEFAULT_HOST if none */
+    uint16_t port;             /* DEFAULT_PORT if none */
+    int has_port;              /* the operand carried a port */
+    int port_only;             /* it was a lone number: a PORT, no host */
+    char error[CLI_ERROR_MAX]; /* on failure: one line, no program name,
+                                  no newline ("bad port '70000': ...") */
+};
+
+/* Take one operand apart as in the table above: fills out and returns 0,
+ * or returns -1 with out->error saying what is wrong, naming the operand.
+ * Pure: no output, no exit, no global state; never writes past out. */
+int split_endpoint(const char *operand, struct endpoint_text *out);
+
+/* All of a client's operands (count of them, after the options): none,
+ * one (split_endpoint) or HOST PORT. program (the name to show in a hint,
+ * "echo-client") makes "7100 7000" answer "try echo-client 127.0.0.1
+ * 7100". Returns 0 or -1 with out->error, like split_endpoint. */
+int client_operands(int count, char *const operands[], const char *program,
+                    struct endpoint_text *out);
 
 /* Parse a whole decimal number in [min, max]; digits only. Returns 0 or -1. */
 int parse_long_in(const char *text, long min, long max, long *value);
