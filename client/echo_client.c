@@ -94,7 +94,7 @@ static void round_trip(int fd, const char *out, size_t n, char *back)
      * full; the rest is still ours to send. */
     for (size_t sent = 0; sent < n;) {
         ssize_t w = write(fd, out + sent, n - sent);
-        trace(w, NULL, "uv_write", "write(%d, %zu)", fd, n - sent);
+        trace_write(w, fd, n - sent);
         if (w < 0)
             die_errno(EX_IOERR, "write to server");
         sent += (size_t)w;

@@ -44,10 +44,7 @@ int open_listener(const struct sockaddr_storage *addr, int backlog)
     /* region: listener-bind */
     /* 3. bind claims the address and port; port 0 lets the kernel pick. */
     rc = bind(fd, sa, addr_len(sa));
-    trace(rc, NULL,
-          sa->sa_family == AF_INET6 ? "uv_ip6_addr + uv_tcp_bind"
-                                    : "uv_ip4_addr + uv_tcp_bind",
-          "bind(%d, %s)", fd, where);
+    trace(rc, NULL, uv_bind_twin(sa->sa_family), "bind(%d, %s)", fd, where);
     if (rc < 0)
         die(EX_OSERR, "bind %s: %s%s", where, strerror(errno),
             errno_hint(errno));

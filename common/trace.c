@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -225,4 +226,18 @@ void trace_read(long n, int fd, const char *callback)
         snprintf(uv, sizeof uv, "%s, nread = UV_%s", callback,
                  errno_name(errno));
     trace(n, n == 0 ? "peer closed" : NULL, uv, "read(%d)", fd);
+}
+
+void trace_write(long n, int fd, size_t len)
+{
+    trace(n, NULL,
+          n < 0 && errno == EINTR ? "(libuv retries EINTR itself)"
+                                  : "uv_write",
+          "write(%d, %zu)", fd, len);
+}
+
+const char *uv_bind_twin(int family)
+{
+    return family == AF_INET6 ? "uv_ip6_addr + uv_tcp_bind"
+                              : "uv_ip4_addr + uv_tcp_bind";
 }

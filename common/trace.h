@@ -10,6 +10,8 @@
 #ifndef SOCKLAB_TRACE_H
 #define SOCKLAB_TRACE_H
 
+#include <stddef.h>
+
 /* Remember the program name (for traces and error messages) and whether -v
  * was given. Call first thing in main. */
 void trace_init(const char *program, int enabled);
@@ -54,6 +56,14 @@ void trace_step(const char *libuv, const char *step, ...)
 struct sockaddr_storage;
 void trace_accept(long fd, int listen_fd, const struct sockaddr_storage *peer);
 void trace_read(long n, int fd, const char *callback);
+
+/* trace_write: write(fd, len) returned n. Its twin is uv_write, except for
+ * an EINTR, which libuv retries by itself. */
+void trace_write(long n, int fd, size_t len);
+
+/* The libuv pair a bind stands for: uv_ip4_addr or uv_ip6_addr (by the
+ * address family), then uv_tcp_bind. */
+const char *uv_bind_twin(int family);
 
 /* "ECONNRESET", "EINTR", ... or "E?" for one we do not list. */
 const char *errno_name(int err);

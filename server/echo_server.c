@@ -51,7 +51,7 @@ static int write_back(int fd, const char *buf, size_t n)
 
     while (sent < n && !stop_requested) {
         ssize_t w = write(fd, buf + sent, n - sent);
-        trace(w, NULL, "uv_write", "write(%d, %zu)", fd, n - sent);
+        trace_write(w, fd, n - sent);
         if (w < 0 && errno == EINTR && !stop_requested)
             continue;  /* a signal that was not a stop: write again */
         if (w < 0)
@@ -193,7 +193,7 @@ int main(int argc, char **argv)
     /* region: bind */
     /* bind claims the address and port; port 0 lets the kernel pick. */
     rc = bind(listen_fd, sa, addr_len(sa));
-    trace(rc, NULL, "uv_ip4_addr + uv_tcp_bind", "bind(%d, %s)", listen_fd,
+    trace(rc, NULL, uv_bind_twin(sa->sa_family), "bind(%d, %s)", listen_fd,
           where);
     if (rc < 0)
         die_errno(EX_OSERR, "bind %s", where);
