@@ -192,7 +192,7 @@ int split_endpoint(const char *operand, struct endpoint_text *out)
     }
 
     /* Digits alone are the PORT. getaddrinfo would take them for an IPv4
-     * address in inet_aton's one-number form (7100 is 0.0.27.220), which
+     * address in inet_aton's one-number form (7100 is 0.0.27.188), which
      * is never what a learner who just started a server on 7100 means. */
     if (all_digits(operand)) {
         if (parse_port(operand, &out->port) < 0) {

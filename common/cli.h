@@ -47,7 +47,7 @@ void parse_client_args(int argc, char **argv, struct endpoint_args *args,
  * line prints "listening on 127.0.0.1:7000" or "listening on [::1]:7000",
  * and "echo-client 7100" means port 7100 to anyone who just started
  * "echo-server 7100". getaddrinfo would read a lone 7100 as the IPv4
- * address 0.0.27.220 (inet_aton's one-number form) and send a SYN off the
+ * address 0.0.27.188 (inet_aton's one-number form) and send a SYN off the
  * machine, and would refuse "127.0.0.1:7000" as a name. So the operands are
  * taken apart here, before anything reaches getaddrinfo:
  *

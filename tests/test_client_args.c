@@ -9,7 +9,7 @@
  * and with the mistakes, which must stop at exit 64 before any socket.
  *
  * No test here may send a packet off the machine, yet every operand here,
- * misread, would go elsewhere: "7100" is 0.0.27.220 to getaddrinfo. So
+ * misread, would go elsewhere: "7100" is 0.0.27.188 to getaddrinfo. So
  * before a program runs, two guards: the parser it links (the same
  * libsocklab.a as this suite) must read the operands as loopback, or
  * refuse them; and, where this machine allows network namespaces, the
@@ -331,7 +331,7 @@ static const char *netns_runner(char *buf, size_t size)
 /* The guard for the good cases: the programs link this same parser, so
  * before one runs, the parser must read operand as loopback host and the
  * server's port. Should it ever read "7100" as an address again, the test
- * fails here instead of a client sending a SYN to 0.0.27.220. */
+ * fails here instead of a client sending a SYN to 0.0.27.188. */
 static void expect_parsed_as(const char *operand, const char *host,
                              uint16_t port)
 {
