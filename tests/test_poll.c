@@ -500,7 +500,7 @@ static void expect_backpressure(const struct server *s)
 static void close_in_order(const struct server *s, int n, const int *order,
                            int count)
 {
-    int fds[16], open[16];
+    int fds[16] = {0}, open[16] = {0};
 
     cr_assert_leq(n, 16);
     for (int i = 0; i < n; i++) {
