@@ -250,7 +250,7 @@ finish() {
     wait "$1"
     _status=$?
     forget "$1"
-    [ "$_status" = 0 ] || fail "$2 exited $_status: $(cat "$tmp/$2.trace" | tail -n 3)"
+    [ "$_status" = 0 ] || fail "$2 exited $_status: $(tail -n 3 "$tmp/$2.trace")"
 }
 
 export SOCKLAB_TRACE_TIME=1
@@ -267,7 +267,7 @@ port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$tmp/server.out")
 # run_client NAME TEXT: printf TEXT | bin/$client -v 127.0.0.1 PORT, in the
 # background; its pid in $last.
 run_client() {
-    printf "$2" | "bin/$client" -v 127.0.0.1 "$port" \
+    printf '%b' "$2" | "bin/$client" -v 127.0.0.1 "$port" \
         >"$tmp/$1.out" 2>"$tmp/$1.trace" &
     last=$!
     pids="$pids $last"
