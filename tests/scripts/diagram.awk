@@ -3,7 +3,8 @@
 #   awk -f tests/scripts/diagram.awk [-v format=svg|text] [-v width=N] TRACE...
 #
 # tests/scripts/diagram.sh runs this (it also records a session to draw);
-# its header says how to use both. POSIX awk: mawk, gawk, busybox.
+# its header says how to use both. POSIX awk (checked with mawk, and with
+# gawk --posix, which draws the same bytes).
 #
 # Input: the -v trace lines of any socklab programs, one file or several,
 # with or without SOCKLAB_TRACE_TIME timestamps. Lines that are not trace
@@ -53,7 +54,7 @@
 # socket facts of such a line are read from those calls.
 #
 # The SVG carries its facts as data-* attributes (lifelines, marks, arrows)
-# for tests and tools: see the tests/test_diagram.c.
+# for tests and tools: see tests/test_diagram.c.
 
 BEGIN {
     if (format == "")
