@@ -107,7 +107,7 @@ $(TEST_BIN): $(TEST_OBJ) $(COMMON_LIB)
 # twins, socat as a foreign echo server, strace for the lesson 04 evidence);
 # otherwise we say how. Without the optional ones, their tests are skipped
 # with the reason.
-TEST_PACKAGES := libcriterion-dev pkg-config libuv1-dev socat strace
+TEST_PACKAGES := libcriterion-dev pkg-config libuv1-dev socat strace tmux
 
 test-deps:
 	@missing=; for p in $(TEST_PACKAGES); do \
