@@ -123,8 +123,9 @@ static int open_udp_socket(const char *host, uint16_t port)
 /* The source address and port of a datagram are fields its sender fills
  * in, and nothing checks them. Forge them, and our echo goes wherever the
  * forger likes (a reflection); forge another echo service's, and the two
- * answer each other for ever (a loop). So, as inetd's built-in services
- * have done for decades, some sources get no answer:
+ * answer each other for ever (a loop: the "UDP packet storm" of
+ * CVE-1999-0103). So, as BSD inetd's built-in services do (its
+ * dg_badinput), some sources get no answer:
  *   - a port below 1024: where the standard services live (echo 7,
  *     chargen 19, DNS 53, NTP 123), which answer too, and which no
  *     ordinary client sends from;
@@ -171,11 +172,11 @@ static enum verdict filter_source(const struct sockaddr_storage *peer,
 /* region: loop-guard */
 /* Two echo servers on ordinary ports, say 7000 and 7001, pass every check
  * above and still loop once a forged datagram sets them off. What gives a
- * loop away is that the peer sends back exactly what we last sent it, and
- * never stops. So, for each peer, we keep digests of the last few
- * datagrams we sent it, count how many arrivals in a row were one of
- * them, and stop answering past LOOP_LIMIT. The loop dies after about
- * LOOP_LIMIT round trips. The price: a client sending the same bytes over
+ * loop away is that the peer sends back, byte for byte, what we sent it a
+ * moment ago, and never stops. So, for each peer, we keep digests of the
+ * last few datagrams we sent it, count how many arrivals in a row were one
+ * of them, and stop answering past LOOP_LIMIT: the loop dies after that
+ * many round trips. The price: a client that sends the same bytes over
  * and over, each after its echo came back, looks just the same (-a). */
 #define LOOP_LIMIT 100
 #define RECENT_ECHOES 8  /* per peer: catches loops of up to 8 datagrams */
@@ -187,6 +188,19 @@ struct peer_memory {
     unsigned next;                  /* where the next digest goes */
     unsigned long bounced;          /* arrivals in a row that were echoes */
 };
+
+/* A datagram with fingerprint d has come from m's peer: is it one more
+ * bounce of a loop? */
+static int looping(struct peer_memory *m, uint64_t d)
+{
+    int echoed = 0;
+    for (int i = 0; i < RECENT_ECHOES; i++)
+        if (m->sent[i] == d && d != 0)
+            echoed = 1;
+    m->bounced = echoed ? m->bounced + 1 : 0;
+    return m->bounced > LOOP_LIMIT;
+}
+/* endregion: loop-guard */
 
 /* FNV-1a, 64 bits: a cheap fingerprint, not a cryptographic one. */
 static uint64_t digest(const void *data, size_t n, uint64_t h)
@@ -228,19 +242,6 @@ static struct peer_memory *remember(const struct sockaddr_storage *peer)
     }
     return m;
 }
-
-/* A datagram with fingerprint d has come from m's peer: is it one more
- * bounce of a loop? */
-static int looping(struct peer_memory *m, uint64_t d)
-{
-    int echoed = 0;
-    for (int i = 0; i < RECENT_ECHOES; i++)
-        if (m->sent[i] == d && d != 0)
-            echoed = 1;
-    m->bounced = echoed ? m->bounced + 1 : 0;
-    return m->bounced > LOOP_LIMIT;
-}
-/* endregion: loop-guard */
 
 /* The same ready line as the TCP servers ("listening" here means bound), so
  * tests and scripts find the port the same way. Returns the port, for
