@@ -516,8 +516,9 @@ static void open_stdin(void)
             rc = uv_tcp_open(&stdin_handle.tcp, STDIN_FILENO);
         input = (uv_stream_t *)&stdin_handle.tcp;
     } else {
-        /* A file, /dev/null, or something odd: plain read(2) calls on a
-         * worker thread work for all of them, and report a bad fd 0. */
+        /* A file, /dev/null (also what a closed fd 0 became at start),
+         * or something odd: plain read(2) calls on a worker thread work
+         * for all of them. */
         input = NULL;
     }
     if (rc < 0)
