@@ -202,13 +202,21 @@ static int looping(struct peer_memory *m, uint64_t d)
 }
 /* endregion: loop-guard */
 
-/* FNV-1a, 64 bits: a cheap fingerprint, not a cryptographic one. */
+/* FNV-1a, 64 bits, eight bytes at a step: a cheap fingerprint, not a
+ * cryptographic one, and cheap enough to take of every datagram (byte by
+ * byte it halved the rate of 64 KiB echoes). */
 static uint64_t digest(const void *data, size_t n, uint64_t h)
 {
     const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t word;
+        memcpy(&word, p + i, 8);
+        h = (h ^ word) * 1099511628211u;
+    }
+    for (; i < n; i++)
         h = (h ^ p[i]) * 1099511628211u;
-    return h;
+    return (h ^ n) * 1099511628211u;
 }
 #define DIGEST_START 14695981039346656037u
 
