@@ -446,20 +446,24 @@ int settle_scope(struct endpoint_text *where)
         return EX_USAGE;
     }
 
-    /* The interface by name (eth0) or by number (2), as getaddrinfo and
-     * uv_ip6_addr both take it: by name. */
-    long index = 0;
-    if (all_digits(iface) ? parse_long_in(iface, 1, 65535, &index) < 0 ||
-                                if_indextoname((unsigned)index, name) == NULL
-                          : strlen(iface) >= sizeof name ||
-                                if_nametoindex(iface) == 0) {
+    /* The interface by name (eth0) or by number (2); getaddrinfo and
+     * uv_ip6_addr both read a name, so a number becomes its name. */
+    unsigned index = 0;
+    if (all_digits(iface)) {
+        long number;
+        if (parse_long_in(iface, 1, 65535, &number) == 0 &&
+            if_indextoname((unsigned)number, name) != NULL)
+            index = (unsigned)number;
+    } else if (strlen(iface) < sizeof name) {
+        index = if_nametoindex(iface);
+        snprintf(name, sizeof name, "%s", iface);
+    }
+    if (index == 0) {
         snprintf(where->error, sizeof where->error, "no interface '%s' on "
                  "this machine for %s (ip link lists them; lo is loopback)",
                  quoted(iface, shown, sizeof shown), addr);
         return EX_NOHOST;
     }
-    if (index == 0)
-        snprintf(name, sizeof name, "%s", iface);
 
     /* Only a link-local address keeps its scope: on any other the kernel
      * ignores it (::1%lo is ::1), so it goes, and every program reads the
