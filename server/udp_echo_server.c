@@ -10,8 +10,8 @@
  *
  * Nor who it really is: the sender's address is whatever the datagram
  * says. So before answering, the server checks the source (filter_source,
- * loop_guard) and ignores those an answer to would be a reflection or a
- * loop; -a turns that off for experiments.
+ * looping) and ignores those an answer to would be a reflection or a loop;
+ * -a turns that off for experiments.
  *
  * Usage: udp-echo-server [-h] [-v] [-a] [-b ADDR] [PORT]
  */
