@@ -16,7 +16,6 @@
  * Usage: echo-client [-h] [-v] [HOST [PORT]]
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -175,11 +174,6 @@ int main(int argc, char **argv)
      * report, not a silent death by SIGPIPE. */
     if (ignore_sigpipe() < 0)
         die_errno(EX_OSERR, "sigaction");
-
-    /* With standard input closed, the socket would be given descriptor 0
-     * and we would read our own connection as input. */
-    if (fcntl(STDIN_FILENO, F_GETFD) < 0)
-        die_errno(EX_IOERR, "read standard input");
 
     int fd = connect_to_server(args.host, args.port);
     echo_stdin(fd);

@@ -39,7 +39,8 @@ static const char usage[] =
     "  HOST     name or address (default 127.0.0.1), or HOST:PORT / "
     "[V6ADDR]:PORT;\n"
     "           a lone number is the PORT (default 7000)\n"
-    "  Exit 0 when every echo came back, 69 when one never did.";
+    "  Exit 0 when every echo came back, 69 when one never did, 65 for a\n"
+    "  line too long for one datagram, 64 for a broadcast address.";
 
 /* The largest UDP payload: the IPv4 total length (16 bits) must cover a
  * 20-byte IP header and the 8-byte UDP header: 65535 - 20 - 8 = 65507.
@@ -86,6 +87,19 @@ static const char *on_option(int letter, const char *arg, void *ctx)
     }
 }
 
+/* A hint after connect or send failed. EACCES on a UDP socket is the
+ * kernel refusing a broadcast address (255.255.255.255, or a network's
+ * last address such as 127.255.255.255) to a socket without SO_BROADCAST,
+ * and 255.255.255.255 with no route out fails as "unreachable". This
+ * client never sets SO_BROADCAST: echo is a talk with one server. */
+static const char *send_hint(int err, const char *peer)
+{
+    if (err == EACCES || strncmp(peer, "255.255.255.255:", 16) == 0)
+        return " (a broadcast address? broadcast needs SO_BROADCAST, and "
+               "this client does not broadcast: give one server's address)";
+    return errno_hint(err);
+}
+
 /* region: udp-connect */
 /* connect on a UDP socket sends nothing. It records the server as the only
  * peer: send needs no address, the kernel drops datagrams from anyone else,
@@ -104,8 +118,8 @@ static int open_udp_client(const char *host, uint16_t port, char *peer,
     *family = list->ai_family;
 
     int fd = socket(list->ai_family, SOCK_DGRAM, 0);
-    trace(fd, NULL, "uv_udp_init", "socket(%s, SOCK_DGRAM, 0)",
-          family_name(list->ai_family));
+    trace(fd, NULL, "made in uv_udp_connect (uv_udp_init makes none)",
+          "socket(%s, SOCK_DGRAM, 0)", family_name(list->ai_family));
     if (fd < 0)
         die(EX_OSERR, "socket: %s%s", strerror(errno), errno_hint(errno));
 
@@ -113,8 +127,8 @@ static int open_udp_client(const char *host, uint16_t port, char *peer,
     trace(rc, "no packet sent", "uv_udp_connect", "connect(%d, %s)", fd,
           peer);
     if (rc < 0)
-        die(connect_exit_code(errno), "connect %s: %s", peer,
-            strerror(errno));
+        die(errno == EACCES ? EX_USAGE : connect_exit_code(errno),
+            "connect %s: %s%s", peer, strerror(errno), send_hint(errno, peer));
     freeaddrinfo(list);
 
     /* The kernel also gave the socket a local address and port, as a
@@ -184,7 +198,11 @@ static int wait_for_echo(struct session *s, const char *data, size_t len)
 
         /* One recv, one whole datagram (or ECONNREFUSED, see above). */
         ssize_t n = recv(s->fd, back, sizeof back, 0);
-        trace(n, NULL, "uv_udp_recv_start -> on_recv", "recv(%d)", s->fd);
+        trace(n, NULL,
+              n < 0 && errno == EINTR
+                  ? "(libuv retries EINTR itself: no callback)"
+                  : "uv_udp_recv_start -> on_recv",
+              "recv(%d)", s->fd);
         if (n < 0 && errno == ECONNREFUSED)
             refused(s);
         if (n < 0 && errno == EINTR)
@@ -220,8 +238,9 @@ static int exchange(struct session *s, const char *data, size_t len)
         if (n < 0 && errno == ECONNREFUSED)
             refused(s);  /* an ICMP error from an earlier datagram */
         if (n < 0)
-            die(EX_IOERR, "send %zu bytes to %s: %s", len, s->peer,
-                strerror(errno));
+            die(errno == EACCES ? EX_USAGE : EX_IOERR, "send %zu bytes to "
+                "%s: %s%s", len, s->peer, strerror(errno),
+                send_hint(errno, s->peer));
 
         if (wait_for_echo(s, data, len)) {
             s->answered++;

@@ -2,6 +2,7 @@
 #include "addr.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,8 +80,18 @@ char *format_addr(const struct sockaddr *addr, char *text, size_t size)
     } else if (addr->sa_family == AF_INET6) {
         /* Brackets keep the port apart from the colons of the address. */
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
+        char scope[IF_NAMESIZE + 1] = "";
         inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
-        snprintf(text, size, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
+        /* A link-local address means nothing without its interface: keep
+         * it, by name where the interface still has one. */
+        if (in6->sin6_scope_id != 0 &&
+            if_indextoname(in6->sin6_scope_id, scope + 1) != NULL)
+            scope[0] = '%';
+        else if (in6->sin6_scope_id != 0)
+            snprintf(scope, sizeof scope, "%%%u",
+                     (unsigned)in6->sin6_scope_id);
+        snprintf(text, size, "[%s%s]:%u", ip, scope,
+                 (unsigned)ntohs(in6->sin6_port));
     } else {
         snprintf(text, size, "(address family %d)", (int)addr->sa_family);
     }

@@ -13,8 +13,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/* Longest text format_addr writes: "[" + IPv6 text + "]:" + 5 digits + NUL. */
-#define ADDR_TEXT_MAX 64
+/* Longest text format_addr writes: "[" + IPv6 text (45) + "%" + an
+ * interface name (15) + "]:" + 5 digits + NUL = 70, rounded up. */
+#define ADDR_TEXT_MAX 80
 
 /* Parse a decimal port, 0..65535. Digits only: "", "abc", "-1", "+1",
  * " 7000", "7000x" and "65536" are all refused. Returns 0 on success, -1
@@ -39,7 +40,10 @@ int ip_addr(const char *host, uint16_t port, struct sockaddr_storage *addr);
 socklen_t addr_len(const struct sockaddr *addr);
 
 /* Write addr as "127.0.0.1:7000" or "[::1]:7000" into text (at least
- * ADDR_TEXT_MAX bytes). Returns text, so it can sit inside a printf. */
+ * ADDR_TEXT_MAX bytes). An IPv6 address with a scope (a link-local one,
+ * bound or reached through one interface) keeps it: "[fe80::1%eth0]:7000",
+ * so the text can be pasted into a client as it is. Returns text, so it
+ * can sit inside a printf. */
 char *format_addr(const struct sockaddr *addr, char *text, size_t size);
 
 /* The port of an IPv4 or IPv6 address, in host byte order. */

@@ -6,8 +6,24 @@
  *            ready line prints it, and a lone number is the PORT
  *
  * Programs with options of their own (-c, -t, -w ...) pass them in `extra`
- * (getopt letters) and handle them in `on_option`. Bad input exits 64
- * (EX_USAGE) with one line naming the value; -h prints usage and exits 0.
+ * (getopt letters) and handle them in `on_option`. Options may stand before
+ * or after the operands ("echo-client 127.0.0.1 -v 7000"); "--" ends them.
+ * Bad input exits 64 (EX_USAGE) with one line naming the value (a long one
+ * shortened in its middle, so the reason stays on the line); a negative
+ * number is a bad port, not an unknown option. -h and --help print usage
+ * on stdout and exit 0, or 74 (EX_IOERR) when it cannot be written.
+ *
+ * Both parsers first put /dev/null on any of descriptors 0, 1, 2 that is
+ * closed (guard_std_fds), so every program gets that before it opens
+ * anything: a client started with `<&-` reads empty input, a server
+ * started with `>&-` runs, its ready line going to /dev/null.
+ *
+ * -b ADDR and a client's HOST go through one parser (split_endpoint, then
+ * settle_scope): an address, a name, [V6ADDR], or HOST:PORT as a ready line
+ * prints it, and V6ADDR%IFACE for a link-local address. A link-local
+ * address without its %IFACE is refused with a hint (64); an interface
+ * that does not exist exits 68 (EX_NOHOST), like a host that does not
+ * resolve.
  */
 #ifndef SOCKLAB_CLI_H
 #define SOCKLAB_CLI_H
@@ -30,7 +46,9 @@ struct endpoint_args {
 typedef const char *option_fn(int letter, const char *arg, void *ctx);
 
 /* usage is the text after "usage: NAME ", e.g. "[-h] [-v] [-b ADDR] [PORT]"
- * followed by lines describing the options. */
+ * followed by lines describing the options. -b takes what split_endpoint
+ * takes, except a lone number; a port it carries ("-b [::1]:7000") is the
+ * PORT, and giving PORT as well is an error. */
 void parse_server_args(int argc, char **argv, struct endpoint_args *args,
                        const char *usage, const char *extra,
                        option_fn *on_option, void *ctx);
@@ -59,6 +77,7 @@ void parse_client_args(int argc, char **argv, struct endpoint_args *args,
  *   [::1]:7000                  ::1           7000
  *   [::1]                       ::1           7000
  *   ::1, fe80::1%eth0           as given      7000   two or more ':', no []
+ *   -1 (a negative number)      refused: a bad port
  *   anything else               as given      7000
  *   HOST PORT                   HOST (or V6ADDR of [V6ADDR])   PORT
  *
@@ -95,6 +114,26 @@ int split_endpoint(const char *operand, struct endpoint_text *out);
  * 7100". Returns 0 or -1 with out->error, like split_endpoint. */
 int client_operands(int count, char *const operands[], const char *program,
                     struct endpoint_text *out);
+
+/* The host of where, as split_endpoint or client_operands left it, made
+ * ready for every resolver (getaddrinfo, uv_ip6_addr) to read alike:
+ *
+ *   fe80::1%eth0, fe80::1%2     fe80::1%eth0   the interface by name
+ *   ::1%lo                      ::1            a scope means nothing off
+ *                                              link-local: the kernel
+ *                                              ignores it, so it goes
+ *   fe80::1                     refused (64): which interface? with a hint
+ *   localhost%lo, fe80::1%      refused (64): no scope there / empty
+ *   fe80::1%nosuch              refused (68): no such interface
+ *
+ * Returns 0, or the exit code with where->error saying why. Asks the
+ * system about interfaces (if_nametoindex), so it is not pure. */
+int settle_scope(struct endpoint_text *where);
+
+/* Put /dev/null on each of descriptors 0, 1 and 2 that is closed. Called
+ * first thing by parse_server_args and parse_client_args. Exits 71 in the
+ * unlikely case that /dev/null cannot be opened. */
+void guard_std_fds(void);
 
 /* Parse a whole decimal number in [min, max]; digits only. Returns 0 or -1. */
 int parse_long_in(const char *text, long min, long max, long *value);

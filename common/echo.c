@@ -36,6 +36,8 @@ enum echo_end echo_connection(int fd, unsigned long long *echoed)
         /* Send back exactly the n bytes read, not the whole buffer. */
         int rc = write_all(fd, buf, (size_t)n);
         trace(rc == 0 ? n : -1, NULL, "uv_write", "write(%d, %zd)", fd, n);
+        if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return ECHO_NOT_READING;  /* SO_SNDTIMEO ran out */
         if (rc < 0)
             return failure();
         *echoed += (unsigned long long)n;

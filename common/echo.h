@@ -12,7 +12,9 @@ enum echo_end {
     ECHO_PEER_CLOSED,  /* read returned 0: the client finished */
     ECHO_BROKEN,       /* reset, EPIPE, ...: the client vanished */
     ECHO_STOPPED,      /* SIGINT/SIGTERM arrived */
-    ECHO_IDLE          /* no byte within the idle timeout (SO_RCVTIMEO) */
+    ECHO_IDLE,         /* no byte within the idle timeout (SO_RCVTIMEO) */
+    ECHO_NOT_READING   /* our write could not finish within it
+                          (SO_SNDTIMEO): the client sends, never reads */
 };
 
 /* Echo on fd until the peer closes, the connection breaks or a stop is

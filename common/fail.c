@@ -17,13 +17,40 @@ static void vwarn_msg(const char *fmt, va_list ap)
 {
     /* Build the line first and print it at once, for the same reason the
      * trace does: several processes may share this stderr. */
-    char line[512];
+    char line[512], *whole = NULL;
+    va_list again;
+
+    va_copy(again, ap);
     int n = snprintf(line, sizeof line, "%s: ", program_name());
-    if (n < 0)
-        n = 0;
-    if ((size_t)n < sizeof line)
-        vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    size_t used = n > 0 && (size_t)n < sizeof line ? (size_t)n : 0;
+    int need = vsnprintf(line + used, sizeof line - used, fmt, ap);
+    /* Too long: format it whole, then keep its start and its end. */
+    if (need >= 0 && (size_t)need >= sizeof line - used &&
+        (whole = malloc((size_t)need + 1)) != NULL) {
+        vsnprintf(whole, (size_t)need + 1, fmt, again);
+        shortened(whole, line + used, sizeof line - used);
+    }
+    va_end(again);
+    free(whole);
     fprintf(stderr, "%s\n", line);
+}
+
+const char *shortened(const char *text, char *buf, size_t size)
+{
+    size_t len = strlen(text);
+
+    if (len < size) {
+        memcpy(buf, text, len + 1);
+        return buf;
+    }
+    /* size - 1 characters: head, "...", tail. The tail gets the larger
+     * half: the end of an error line is where its reason is. */
+    size_t room = size - 1 - 3;
+    size_t head = room / 3, tail = room - head;
+    memcpy(buf, text, head);
+    memcpy(buf + head, "...", 3);
+    memcpy(buf + head + 3, text + len - tail, tail + 1);
+    return buf;
 }
 
 void warn_msg(const char *fmt, ...)
@@ -57,7 +84,9 @@ void die_errno(int code, const char *fmt, ...)
 
 void die_unresolved(const char *host, int gai_error, int for_bind)
 {
-    die(EX_NOHOST, "cannot resolve '%s': %s (%s)", host,
+    char shown[80];
+    die(EX_NOHOST, "cannot resolve '%s': %s (%s)",
+        shortened(host, shown, sizeof shown),
         gai_strerror(gai_error),
         for_bind ? "try 127.0.0.1, ::1 or 0.0.0.0"
                  : "check the name, or give an address such as 127.0.0.1 "

@@ -9,9 +9,12 @@
 #ifndef SOCKLAB_FAIL_H
 #define SOCKLAB_FAIL_H
 
+#include <stddef.h>
 #include <sysexits.h>
 
-/* Print "PROGRAM: " + the formatted message + newline on stderr. */
+/* Print "PROGRAM: " + the formatted message + newline on stderr, in one
+ * write. A message too long for one line loses its middle, never its end:
+ * the reason and the hint come last. */
 void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* warn_msg, then exit(code). */
@@ -30,6 +33,12 @@ _Noreturn void die_errno(int code, const char *fmt, ...)
  * (EX_NOHOST). for_bind picks the hint: addresses to listen on for a
  * server's -b, a name to check for a client's HOST. */
 _Noreturn void die_unresolved(const char *host, int gai_error, int for_bind);
+
+/* text as an error line quotes it: whole when it fits in size - 1
+ * characters, else its start and its end around "...", so that a value
+ * thousands of characters long neither floods the line nor pushes the
+ * reason off its end. Returns buf (size at least 16). */
+const char *shortened(const char *text, char *buf, size_t size);
 
 /* The exit code for a failed connect (69 for refused, unreachable, timed
  * out; 71 for anything else). */

@@ -25,7 +25,6 @@
  * Usage: uv-echo-client [-h] [-v] [HOST [PORT]]
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -119,7 +118,6 @@ static uv_stream_t *input;
 static uv_fs_t file_req;
 static int input_reading;             /* a read is started or in flight */
 static int input_done;                /* end of input seen */
-static int stdin_error;               /* errno if fd 0 was closed at start */
 static int stdin_is_socket;           /* for the trace: read(0) on a socket */
 
 static unsigned pending_writes;       /* uv_write calls not yet called back */
@@ -270,11 +268,6 @@ int main(int argc, char **argv)
     if (ignore_sigpipe() < 0)
         die(EX_OSERR, "sigaction: %s", strerror(errno));
     init_chunks();
-    /* With fd 0 closed, the loop's epoll descriptor would be given number 0
-     * and later taken for standard input. Note it now, report it when
-     * stdin is first needed, as echo-client would. */
-    if (fcntl(STDIN_FILENO, F_GETFD) < 0)
-        stdin_error = errno;
 
     loop = uv_default_loop();
     uv_trace_loop(loop);
@@ -499,9 +492,6 @@ static void resume_input(void)
 /* Pick the libuv handle that can read what fd 0 is. */
 static void open_stdin(void)
 {
-    if (stdin_error != 0)
-        die(EX_IOERR, "read standard input: %s", strerror(stdin_error));
-
     uv_handle_type kind = uv_guess_handle(STDIN_FILENO);
     int rc = 0;
 
@@ -526,8 +516,9 @@ static void open_stdin(void)
             rc = uv_tcp_open(&stdin_handle.tcp, STDIN_FILENO);
         input = (uv_stream_t *)&stdin_handle.tcp;
     } else {
-        /* A file, /dev/null, or something odd: plain read(2) calls on a
-         * worker thread work for all of them, and report a bad fd 0. */
+        /* A file, /dev/null (also what a closed fd 0 became at start),
+         * or something odd: plain read(2) calls on a worker thread work
+         * for all of them. */
         input = NULL;
     }
     if (rc < 0)

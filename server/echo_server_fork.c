@@ -207,6 +207,8 @@ static _Noreturn void serve_in_child(int listen_fd, int fd, long idle,
     enum echo_end end = echo_connection(fd, &echoed);
     if (end == ECHO_IDLE)
         trace_note("client silent for %lds: closing", idle);
+    else if (end == ECHO_NOT_READING)
+        trace_note("client not reading for %lds: closing", idle);
     else if (end == ECHO_BROKEN)
         warn_msg("client dropped: %s", strerror(errno));
 

@@ -448,7 +448,7 @@ Test(udp, sigterm_summary_and_trace, .timeout = 20)
     cr_expect(strstr(err, "stopped: 3 datagrams echoed, 36 bytes") != NULL,
               "%s", err);
     const char *want[] = {
-        "socket(AF_INET, SOCK_DGRAM, 0) = 3", "~ uv_udp_init",
+        "socket(AF_INET, SOCK_DGRAM, 0) = 3", "~ made in uv_udp_bind",
         "uv_udp_bind", "recvfrom(3) = 6  from 127.0.0.1:",
         "~ uv_udp_recv_start -> on_recv", "sendto(3, 6, 127.0.0.1:",
         "~ uv_udp_send",
