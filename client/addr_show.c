@@ -111,17 +111,23 @@ static void show_pton(const char *host)
         printf("not IPv4 text");
     printf("   ~ uv_ip4_addr returns %s\n", rc == 1 ? "0" : "UV_EINVAL");
 
-    /* The address part, before any "%zone", as uv_ip6_addr cuts it. */
-    char part[INET6_ADDRSTRLEN] = "";
+    /* The address part, before any "%zone", cut the way uv_ip6_addr cuts
+     * it: into a 40-byte buffer. */
+    char part[40];
+    const char *text6 = host;
     const char *zone = strchr(host, '%');
-    size_t len = zone != NULL ? (size_t)(zone - host) : strlen(host);
-    if (len < sizeof part)
+    if (zone != NULL) {
+        size_t len = (size_t)(zone - host);
+        if (len >= sizeof part)
+            len = sizeof part - 1;
         memcpy(part, host, len);
-    part[len < sizeof part ? len : 0] = '\0';
+        part[len] = '\0';
+        text6 = part;
+    }
 
     struct in6_addr a6;
-    rc = inet_pton(AF_INET6, part, &a6);
-    printf("inet_pton(AF_INET6, \"%s\") = %d  ", part, rc);
+    rc = inet_pton(AF_INET6, text6, &a6);
+    printf("inet_pton(AF_INET6, \"%s\") = %d  ", text6, rc);
     if (rc == 1)
         put_bytes(&a6, sizeof a6);
     else
