@@ -26,6 +26,7 @@ int parse_port(const char *text, uint16_t *port)
     return 0;
 }
 
+/* region: resolve */
 int resolve(const char *host, uint16_t port, int socktype, int passive,
             struct addrinfo **list)
 {
@@ -43,7 +44,9 @@ int resolve(const char *host, uint16_t port, int socktype, int passive,
     snprintf(service, sizeof service, "%u", (unsigned)port);
     return getaddrinfo(host, service, &hints, list);
 }
+/* endregion: resolve */
 
+/* region: ip-addr */
 int ip_addr(const char *host, uint16_t port, struct sockaddr_storage *addr)
 {
     struct addrinfo *list;
@@ -56,7 +59,9 @@ int ip_addr(const char *host, uint16_t port, struct sockaddr_storage *addr)
     freeaddrinfo(list);
     return 0;
 }
+/* endregion: ip-addr */
 
+/* region: addr-len */
 socklen_t addr_len(const struct sockaddr *addr)
 {
     switch (addr->sa_family) {
@@ -68,7 +73,9 @@ socklen_t addr_len(const struct sockaddr *addr)
         return 0;
     }
 }
+/* endregion: addr-len */
 
+/* region: format-addr */
 char *format_addr(const struct sockaddr *addr, char *text, size_t size)
 {
     char ip[INET6_ADDRSTRLEN];
@@ -97,6 +104,7 @@ char *format_addr(const struct sockaddr *addr, char *text, size_t size)
     }
     return text;
 }
+/* endregion: format-addr */
 
 uint16_t addr_port(const struct sockaddr *addr)
 {
