@@ -14,7 +14,10 @@ int parse_long_in(const char *text, long min, long max, long *value)
 {
     long v = 0;
 
-    if (text == NULL || *text == '\0')
+    /* Digits only, so nothing below 0 can be written: a range wholly below
+     * it has no member, and refusing it here keeps max - digit below from
+     * overflowing when max is near LONG_MIN. */
+    if (text == NULL || *text == '\0' || max < 0)
         return -1;
     for (const char *p = text; *p != '\0'; p++) {
         if (*p < '0' || *p > '9')
@@ -118,6 +121,11 @@ static const char *quoted(const char *operand, char *buf, size_t size)
         memcpy(buf, operand, keep);
         memcpy(buf + keep, "...", 4);
     }
+    /* A newline (or any control byte) inside an operand would break the
+     * one-line error, or speak to the terminal: it is shown as '?'. */
+    for (char *p = buf; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     return buf;
 }
 
