@@ -218,14 +218,19 @@ $(FUZZ_BUILD)/fuzz-%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_COMMON)
 
 # -close_fd_mask=3: the parsers' own error lines (millions of them) go
 # nowhere; libFuzzer's lines and any sanitizer report still reach the log.
+# -timeout=10: one input that runs 10 s is a hang, reported as a finding.
 # A run that ends well shows its totals; one that fails shows its log.
 fuzz: $(FUZZ_BINS)
+	@case '$(FUZZ_SECONDS)' in ''|*[!0-9]*|0|00*) \
+	  echo "make fuzz: bad FUZZ_SECONDS '$(FUZZ_SECONDS)': expected a whole number of seconds above 0 (0 would fuzz forever)"; \
+	  exit 64;; esac
 	@for name in $(FUZZ_NAMES); do \
 	  log=$(FUZZ_BUILD)/fuzz-$$name.log; \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$name || exit 1; \
 	  echo "fuzz-$$name: $(FUZZ_SECONDS) s from tests/fuzz/corpus/$$name"; \
 	  if $(FUZZ_BUILD)/fuzz-$$name -max_total_time=$(FUZZ_SECONDS) \
-	       -close_fd_mask=3 -artifact_prefix=$(FUZZ_BUILD)/crash-$$name- \
+	       -timeout=10 -close_fd_mask=3 \
+	       -artifact_prefix=$(FUZZ_BUILD)/crash-$$name- \
 	       $(FUZZ_BUILD)/corpus/$$name tests/fuzz/corpus/$$name >$$log 2>&1; \
 	  then grep '^#[0-9]*[[:space:]]*DONE' $$log; \
 	  else cat $$log; echo "fuzz-$$name failed (log: $$log)"; exit 1; \
