@@ -10,6 +10,11 @@
 #   make diagrams   regenerate the diagrams the lessons show (lessons/img/)
 #   make memcheck   valgrind over a real session of every server and client
 #   make quotes     refresh the code quoted in lessons/ from the sources
+#   make test SANITIZE=1   the same suite, every program and the tests built
+#                   with clang's AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       libFuzzer over the parsers, FUZZ_SECONDS (10) each
+#   make lint       cppcheck and clang-tidy (configs: .clang-tidy,
+#                   tests/lint/cppcheck.supp)
 #   make clean | make install PREFIX=/usr/local DESTDIR=
 
 CC      ?= cc
@@ -24,6 +29,20 @@ PKG_CONFIG ?= pkg-config
 
 BIN   := bin
 BUILD := build
+
+# SANITIZE=1: the same programs and suite under clang's AddressSanitizer
+# and UndefinedBehaviorSanitizer, built into build/san/ (programs in
+# build/san/bin/) so that a sanitized object never mixes with a normal one.
+# -fno-sanitize-recover: undefined behaviour aborts like a memory error
+# instead of printing a line and carrying on.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=undefined
+ifeq ($(SANITIZE),1)
+CC     = clang
+BUILD := build/san
+BIN   := $(BUILD)/bin
+override CFLAGS += $(SAN_FLAGS)
+endif
 
 # Every .c under server/ and client/ is one program: server/echo_server.c
 # becomes bin/echo-server. A new program needs no Makefile change.
@@ -50,7 +69,7 @@ else
 ALL_BINS  := $(CORE_BINS)
 endif
 
-.PHONY: all core uv-note test test-deps demo bench compare diagram diagrams memcheck quotes clean install
+.PHONY: all core uv-note test test-deps fuzz lint demo bench compare diagram diagrams memcheck quotes clean install
 .DEFAULT_GOAL := all
 
 all: $(ALL_BINS) uv-note
@@ -100,6 +119,7 @@ CRITERION_CFLAGS = $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 CRITERION_LIBS   = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
 $(TEST_OBJ): CPPFLAGS += $(CRITERION_CFLAGS) -DSOCKLAB_ROOT='"$(CURDIR)"' \
+	-DSOCKLAB_BIN_DIR='"$(CURDIR)/$(BIN)"' \
 	-DSOCKLAB_HAVE_UV=$(if $(HAVE_UV),1,0)
 $(TEST_BIN): $(TEST_OBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
@@ -136,7 +156,132 @@ test-deps:
 # Criterion's summary line is the last thing this prints.
 test: test-deps
 	@$(MAKE) --no-print-directory -s all $(TEST_BIN)
+ifeq ($(SANITIZE),1)
+	@rm -rf $(SAN_LOG_DIR) && mkdir -p $(SAN_LOG_DIR)
+	@set -f; rc=0; \
+	SOCKLAB_BIN='$(CURDIR)/$(BIN)' ASAN_OPTIONS='$(SAN_TESTS_ASAN)' \
+	UBSAN_OPTIONS='$(SAN_UBSAN)' \
+	SOCKLAB_PROGRAM_ASAN_OPTIONS='$(SAN_PROGRAMS_ASAN)' \
+	  $(TEST_BIN) $(TEST_ARGS) || rc=$$?; \
+	set +f; \
+	if [ -n "$$(ls -A $(SAN_LOG_DIR))" ]; then \
+	  for f in $(SAN_LOG_DIR)/*; do echo "==== $$f"; cat "$$f"; done; \
+	  echo "make test SANITIZE=1: the sanitizer reports above fail the run"; \
+	  exit 1; \
+	fi; exit $$rc
+else
 	@set -f; $(TEST_BIN) $(TEST_ARGS)
+endif
+
+# How the sanitized suite catches a report. Every process writes its
+# report to a file of its own, SAN_LOG_DIR/report.PID, so that no report
+# is lost whatever the test looked at (a server killed at teardown, a
+# client whose exit code a test ignores); the run fails when the directory
+# is not empty afterwards. A report also ends the process at once
+# (halt_on_error) with exit 86, a code no socklab program uses, so the
+# test that ran it fails there too.
+# Leaks: the programs are checked (detect_leaks=1; the harness hands them
+# SOCKLAB_PROGRAM_ASAN_OPTIONS as their ASAN_OPTIONS). The test processes
+# are not: Criterion keeps allocations it never frees, by design.
+SAN_LOG_DIR       := $(CURDIR)/$(BUILD)/sanitizer-reports
+SAN_REPORTS       := halt_on_error=1:exitcode=86:log_path=$(SAN_LOG_DIR)/report
+SAN_TESTS_ASAN    := $(SAN_REPORTS):detect_leaks=0
+SAN_PROGRAMS_ASAN := $(SAN_REPORTS):detect_leaks=1
+SAN_UBSAN         := $(SAN_REPORTS):print_stacktrace=1
+
+# ---- fuzzing ---------------------------------------------------------------
+# libFuzzer harnesses for the parsers (tests/fuzz/README.md). Each
+# tests/fuzz/fuzz_NAME.c becomes build/fuzz/fuzz-NAME, linked with common/
+# built for it (coverage for libFuzzer, ASan, UBSan), and runs for
+# FUZZ_SECONDS from its committed seeds in tests/fuzz/corpus/NAME/. What
+# it finds new goes to build/fuzz/corpus/NAME/ (not committed); a crash
+# stops make fuzz, leaves build/fuzz/crash-NAME-* and prints the input.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 10
+FUZZ_BUILD   := build/fuzz
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz-%)
+FUZZ_COMMON  := $(COMMON_SRC:%.c=$(FUZZ_BUILD)/%.o)
+
+# How each harness keeps the fuzzer inside the process and off the
+# network (see the header of each): the address harness makes getaddrinfo
+# numeric-only, the command-line harness catches exit().
+$(FUZZ_BUILD)/fuzz-addr: FUZZ_WRAP := -Wl,--wrap=getaddrinfo
+$(FUZZ_BUILD)/fuzz-args: FUZZ_WRAP := -Wl,--wrap=exit
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
+	  -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz-%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_COMMON)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(FUZZ_WRAP) $^ -o $@
+
+# -close_fd_mask=3: the parsers' own error lines (millions of them) go
+# nowhere; libFuzzer's lines and any sanitizer report still reach the log.
+# -timeout=10: one input that runs 10 s is a hang, reported as a finding.
+# A run that ends well shows its totals; one that fails shows its log.
+fuzz: $(FUZZ_BINS)
+	@case '$(FUZZ_SECONDS)' in ''|*[!0-9]*|0|00*) \
+	  echo "make fuzz: bad FUZZ_SECONDS '$(FUZZ_SECONDS)': expected a whole number of seconds above 0 (0 would fuzz forever)"; \
+	  exit 64;; esac
+	@for name in $(FUZZ_NAMES); do \
+	  log=$(FUZZ_BUILD)/fuzz-$$name.log; \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$name || exit 1; \
+	  echo "fuzz-$$name: $(FUZZ_SECONDS) s from tests/fuzz/corpus/$$name"; \
+	  if $(FUZZ_BUILD)/fuzz-$$name -max_total_time=$(FUZZ_SECONDS) \
+	       -timeout=10 -close_fd_mask=3 \
+	       -artifact_prefix=$(FUZZ_BUILD)/crash-$$name- \
+	       $(FUZZ_BUILD)/corpus/$$name tests/fuzz/corpus/$$name >$$log 2>&1; \
+	  then grep '^#[0-9]*[[:space:]]*DONE' $$log; \
+	  else cat $$log; echo "fuzz-$$name failed (log: $$log)"; exit 1; \
+	  fi; \
+	done
+
+# ---- static analysis ---------------------------------------------------------
+# cppcheck and clang-tidy over every C file we write. What each checks,
+# and why anything is left out or suppressed, is in the configs:
+# .clang-tidy (tests/.clang-tidy for the suite), tests/lint/cppcheck.supp
+# and tests/lint/socklab.cfg. Any finding fails make lint. LINT_JOBS
+# clang-tidy processes run at once.
+LINT_SRC   := $(CORE_SRC) $(COMMON_SRC) $(UV_SRC) $(TEST_SRC) \
+              $(sort $(wildcard tests/fuzz/*.c))
+LINT_DEFS  := -D_POSIX_C_SOURCE=200809L -DSOCKLAB_ROOT='"$(CURDIR)"' \
+              -DSOCKLAB_BIN_DIR='"$(CURDIR)/bin"' \
+              -DSOCKLAB_HAVE_UV=$(if $(HAVE_UV),1,0)
+LINT_JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
+CPPCHECK   ?= cppcheck
+CLANG_TIDY ?= clang-tidy
+
+# cppcheck 2.10 does not read C11's _Noreturn (fail.h's die): spelled as
+# the attribute it knows, "if (p == NULL) die(...)" is not taken for a
+# NULL dereference that follows.
+lint:
+	@echo "cppcheck: $(words $(LINT_SRC)) files"
+	@$(CPPCHECK) --std=c11 --quiet --error-exitcode=1 --inline-suppr \
+	  --enable=warning,style,performance,portability \
+	  --library=tests/lint/socklab.cfg \
+	  --suppressions-list=tests/lint/cppcheck.supp \
+	  $(LINT_DEFS) '-D_Noreturn=__attribute__((noreturn))' \
+	  -Icommon -Itests -Itests/fuzz $(LINT_SRC)
+	@echo "clang-tidy: $(words $(LINT_SRC)) files, $(LINT_JOBS) at a time"
+	@$(MAKE) --no-print-directory -j$(LINT_JOBS) lint-tidy
+
+# One clang-tidy per file, so make -j runs them side by side. Its findings
+# go to stdout; its stderr (a count of the warnings it hid in system
+# headers) is shown only when the file fails.
+TIDY_FILES := $(LINT_SRC:%=tidy/%)
+.PHONY: lint-tidy $(TIDY_FILES)
+lint-tidy: $(TIDY_FILES)
+$(TIDY_FILES): tidy/%:
+	@mkdir -p $(BUILD)/lint
+	@$(CLANG_TIDY) --quiet $* -- -std=c11 $(LINT_DEFS) -Icommon \
+	  $(UV_CFLAGS) $(CRITERION_CFLAGS) 2>$(BUILD)/lint/$(subst /,_,$*).err || \
+	  { cat $(BUILD)/lint/$(subst /,_,$*).err; \
+	    echo "make lint: clang-tidy $*: findings above"; exit 1; }
 
 # ---- demos and measurements ------------------------------------------------
 demo: all

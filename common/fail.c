@@ -41,15 +41,20 @@ const char *shortened(const char *text, char *buf, size_t size)
 
     if (len < size) {
         memcpy(buf, text, len + 1);
-        return buf;
+    } else {
+        /* size - 1 characters: head, "...", tail. The tail gets the larger
+         * half: the end of an error line is where its reason is. */
+        size_t room = size - 1 - 3;
+        size_t head = room / 3, tail = room - head;
+        memcpy(buf, text, head);
+        memcpy(buf + head, "...", 3);
+        memcpy(buf + head + 3, text + len - tail, tail + 1);
     }
-    /* size - 1 characters: head, "...", tail. The tail gets the larger
-     * half: the end of an error line is where its reason is. */
-    size_t room = size - 1 - 3;
-    size_t head = room / 3, tail = room - head;
-    memcpy(buf, text, head);
-    memcpy(buf + head, "...", 3);
-    memcpy(buf + head + 3, text + len - tail, tail + 1);
+    /* A newline (or any control byte) inside a value would break the
+     * one-line error, or speak to the terminal: show it as '?'. */
+    for (char *p = buf; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     return buf;
 }
 

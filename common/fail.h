@@ -37,7 +37,8 @@ _Noreturn void die_unresolved(const char *host, int gai_error, int for_bind);
 /* text as an error line quotes it: whole when it fits in size - 1
  * characters, else its start and its end around "...", so that a value
  * thousands of characters long neither floods the line nor pushes the
- * reason off its end. Returns buf (size at least 16). */
+ * reason off its end. Control bytes (a newline, an escape) are shown as
+ * '?', so the error stays one line. Returns buf (size at least 16). */
 const char *shortened(const char *text, char *buf, size_t size);
 
 /* The exit code for a failed connect (69 for refused, unreachable, timed

@@ -31,6 +31,13 @@
 #define SOCKLAB_ROOT "."
 #endif
 
+/* Where the programs are: the Makefile names the bin directory of the
+ * build this suite belongs to (bin/, or build/san/bin/ for SANITIZE=1), so
+ * a sanitized suite runs sanitized programs. */
+#ifndef SOCKLAB_BIN_DIR
+#define SOCKLAB_BIN_DIR SOCKLAB_ROOT "/bin"
+#endif
+
 #define MAX_CHILDREN 64
 #define MAX_ARGS 32
 #define IO_CHUNK (64 * 1024)
@@ -203,7 +210,7 @@ const char *bin_path(const char *name, char *buf, size_t size)
     else if (dir != NULL && *dir != '\0')
         snprintf(buf, size, "%s/%s", dir, name);
     else
-        snprintf(buf, size, "%s/bin/%s", SOCKLAB_ROOT, name);
+        snprintf(buf, size, "%s/%s", SOCKLAB_BIN_DIR, name);
     return buf;
 }
 
@@ -299,6 +306,21 @@ static void child_setup(pid_t parent)
         _exit(126);
 }
 
+/* Under make test SANITIZE=1 the programs get sanitizer options of their
+ * own, SOCKLAB_PROGRAM_ASAN_OPTIONS, with leak checks on, which the test
+ * process cannot have (Criterion never frees some of its memory). A
+ * process reads ASAN_OPTIONS when it starts, so setting it here, once and
+ * before any fork, leaves this process as it is and reaches only the
+ * programs exec'd from now on. */
+static void program_sanitizer_options_once(void)
+{
+    static int done = 0;
+    const char *options = getenv("SOCKLAB_PROGRAM_ASAN_OPTIONS");
+    if (!done && options != NULL)
+        setenv("ASAN_OPTIONS", options, 1);
+    done = 1;
+}
+
 /* fork, with what every child of the harness needs: it dies with the test
  * (child_setup) and the parent ignores SIGPIPE. Returns the pid in the
  * parent, 0 in the child, -1 (error set) on failure. */
@@ -306,6 +328,7 @@ static pid_t fork_child(void)
 {
     pid_t parent = getpid();
     ignore_sigpipe_once();
+    program_sanitizer_options_once();
     pid_t pid = fork();
     if (pid < 0)
         set_error("fork: %s", strerror(errno));

@@ -51,7 +51,9 @@ void nap_ms(long ms);
 /* ---- binaries ------------------------------------------------------------ */
 
 /* Where program NAME lives: $SOCKLAB_BIN/NAME when SOCKLAB_BIN is set, else
- * SOCKLAB_ROOT/bin/NAME. A NAME containing '/' is taken as a path as it is.
+ * SOCKLAB_BIN_DIR/NAME (the Makefile's bin directory for this build: bin/,
+ * or build/san/bin/ under SANITIZE=1). A NAME containing '/' is taken as a
+ * path as it is.
  * Writes into buf (size bytes) and returns buf. */
 const char *bin_path(const char *name, char *buf, size_t size);
 

@@ -28,8 +28,11 @@ for arg in "$@"; do
     esac
 done
 
-# Run from the top of the checkout, wherever we were called from.
+# Run from the top of the checkout, wherever we were called from. The
+# programs are in bin/, or wherever SOCKLAB_BIN says (make test SANITIZE=1
+# points it at the sanitized build).
 cd "$(dirname "$0")/../.." || exit 1
+bin=${SOCKLAB_BIN:-bin}
 
 WIDTH=80                       # the whole line
 COL=$(( (WIDTH - 3) / 2 ))     # each column; " | " between them
@@ -104,10 +107,10 @@ wait_line() {
 # ---- what we can run ---------------------------------------------------------
 
 for prog in echo-server echo-client; do
-    [ -x "bin/$prog" ] || fail "bin/$prog is missing: run make first"
+    [ -x "$bin/$prog" ] || fail "$bin/$prog is missing: run make first"
 done
 servers="echo-server"
-if [ -x bin/uv-echo-server ]; then
+if [ -x "$bin/uv-echo-server" ]; then
     servers="echo-server uv-echo-server"
 else
     echo "compare: bin/uv-echo-server is not built (libuv not found by pkg-config), so only the blocking server's trace is shown"
@@ -134,9 +137,9 @@ run_session() {
     err=$tmp/$prog.err
     if [ "$use_strace" = 1 ]; then
         strace -f -e trace=$SYSCALLS -o "$tmp/$prog.strace" \
-            "bin/$prog" -v 0 >"$out" 2>"$err" &
+            "$bin/$prog" -v 0 >"$out" 2>"$err" &
     else
-        "bin/$prog" -v 0 >"$out" 2>"$err" &
+        "$bin/$prog" -v 0 >"$out" 2>"$err" &
     fi
     runner=$!
     pids="$pids $runner"
@@ -150,7 +153,7 @@ run_session() {
     server=$(sed -n 's/^\[[^ ]* \([0-9]*\)\].*/\1/p' "$err" | head -n 1)
     [ -n "$server" ] || fail "no pid in bin/$prog's trace"
 
-    printf 'hello\n' | bin/echo-client 127.0.0.1 "$port" \
+    printf 'hello\n' | "$bin/echo-client" 127.0.0.1 "$port" \
         >"$tmp/$prog.echo" 2>&1 &
     client=$!
     pids="$pids $client"

@@ -162,13 +162,16 @@ fi
 # ---- recording a session -----------------------------------------------------
 
 cd "$root" || exit 70
+# The programs are in bin/, or wherever SOCKLAB_BIN says (make test
+# SANITIZE=1 points it at the sanitized build).
+bin=${SOCKLAB_BIN:-bin}
 case $session in
 blocking) server=echo-server; client=echo-client ;;
 fork) server=echo-server-fork; client=echo-client ;;
 libuv) server=uv-echo-server; client=uv-echo-client ;;
 esac
 for prog in "$server" "$client"; do
-    if [ ! -x "bin/$prog" ]; then
+    if [ ! -x "$bin/$prog" ]; then
         case $prog in
         uv-*) say "bin/$prog is not built (libuv not found by pkg-config: apt-get install libuv1-dev, then make)" ;;
         *) say "bin/$prog is not built: run make first" ;;
@@ -256,7 +259,7 @@ finish() {
 export SOCKLAB_TRACE_TIME=1
 
 # The server: port 0, its ready line names the port it got.
-"bin/$server" -v 0 >"$tmp/server.out" 2>"$tmp/server.trace" &
+"$bin/$server" -v 0 >"$tmp/server.out" 2>"$tmp/server.trace" &
 server_pid=$!
 pids="$pids $server_pid"
 wait_for 10 has_line "$tmp/server.out" '^listening on ' ||
@@ -267,7 +270,7 @@ port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$tmp/server.out")
 # run_client NAME TEXT: printf TEXT | bin/$client -v 127.0.0.1 PORT, in the
 # background; its pid in $last.
 run_client() {
-    printf '%b' "$2" | "bin/$client" -v 127.0.0.1 "$port" \
+    printf '%b' "$2" | "$bin/$client" -v 127.0.0.1 "$port" \
         >"$tmp/$1.out" 2>"$tmp/$1.trace" &
     last=$!
     pids="$pids $last"
@@ -298,7 +301,7 @@ fork)
             nap
             i=$((i + 1))
         done
-    } | "bin/$client" -v 127.0.0.1 "$port" >"$tmp/client1.out" 2>"$tmp/client1.trace" &
+    } | "$bin/$client" -v 127.0.0.1 "$port" >"$tmp/client1.out" 2>"$tmp/client1.trace" &
     client1=$!
     pids="$pids $client1"
     wait_for 10 has_line "$tmp/client1.out" '^hello$' ||
