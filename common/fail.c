@@ -47,8 +47,7 @@ const char *shortened(const char *text, char *buf, size_t size)
         size_t room = size - 1 - 3;
         size_t head = room / 3, tail = room - head;
         memcpy(buf, text, head);
-        memcpy(buf + head, "...", 3);
-        memcpy(buf + head + 3, text + len - tail, tail + 1);
+        snprintf(buf + head, size - head, "...%s", text + len - tail);
     }
     /* A newline (or any control byte) inside a value would break the
      * one-line error, or speak to the terminal: show it as '?'. */

@@ -183,10 +183,10 @@ static enum verdict filter_source(const struct sockaddr_storage *peer,
 #define PEER_SLOTS 64    /* peers remembered at once */
 
 struct peer_memory {
-    unsigned char key[18];          /* port, then address (see peer_key) */
+    unsigned long bounced;          /* arrivals in a row that were echoes */
     uint64_t sent[RECENT_ECHOES];   /* digests of what we sent it */
     unsigned next;                  /* where the next digest goes */
-    unsigned long bounced;          /* arrivals in a row that were echoes */
+    unsigned char key[18];          /* port, then address (see peer_key) */
 };
 
 /* A datagram with fingerprint d has come from m's peer: is it one more
