@@ -697,7 +697,8 @@ static void on_other_close(uv_handle_t *handle)
  * uv_close: the kernel sends RST and drops what it has not sent yet, so the
  * client sees ECONNRESET, never a normal end of file after half its echo.
  * What it will never get does not count as written back: libuv's queue was
- * never counted, and the kernel's unsent bytes come off here. The writes
+ * never counted, and the kernel's unsent bytes come off here (short by the
+ * few it may still send meanwhile, if the client is reading just then). The writes
  * libuv had finished count here too (their echo_write may not have run
  * yet; `settled` stops it counting them twice). */
 static void reset_client(struct client *c, const char *why)

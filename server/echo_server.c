@@ -201,7 +201,8 @@ static void set_timeouts(int fd, long seconds)
  * after half its echo. SO_LINGER {1, 0} makes close send RST instead and
  * throw away what is still unsent: the client's read fails with
  * ECONNRESET, so it knows. Those unsent bytes never reach it, so they come
- * off the count. */
+ * off the count (short by the few the kernel may still send between the
+ * two calls, if the client is reading just then). */
 static void reset_client(int fd, struct server *srv)
 {
     struct linger now = {1, 0};

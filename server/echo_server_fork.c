@@ -7,7 +7,8 @@
  *           child:  close the listening socket, echo, exit
  *   SIGCHLD: reap every child that has exited (waitpid, WNOHANG)
  *   stop: close the listener, SIGTERM to each child (finish within -g),
- *         SIGTERM again (reset now), SIGKILL to any still there
+ *         then SIGALRM (the grace is over: reset now), then SIGKILL to any
+ *         child still there a second later
  *
  * Clients no longer wait for each other: each has a process of its own.
  * The price is a process per client, so two limits keep it honest: -c caps
@@ -252,10 +253,12 @@ static _Noreturn void serve_in_child(int listen_fd, int fd, long idle,
           "close(%d)", listen_fd);
 
     /* Ctrl-C reaches every process of the terminal's foreground group. The
-     * parent alone decides what a stop means for a child, and says so
-     * with SIGTERM: the first one lets this client finish, a second one
-     * cuts it off. */
+     * parent alone decides what a stop means for a child, and says so:
+     * SIGTERM lets this client finish, SIGALRM (the grace is over) cuts it
+     * off. A stop the parent had already seen when it forked is the
+     * parent's: it will send us its SIGTERM. */
     sigaction(SIGINT, &ignore, NULL);
+    stop_requested = STOP_NONE;
 
     /* Until this client's echo is complete, any end of this process, even
      * SIGKILL, must reset the connection rather than close it normally:
@@ -353,7 +356,9 @@ static int signal_children(struct family *fam, int signo, const char *why)
         if (fam->pids[i] > 0) {
             int rc = kill(fam->pids[i], signo);
             trace(rc, why, NULL, "kill(%ld, %s)", (long)fam->pids[i],
-                  signo == SIGKILL ? "SIGKILL" : "SIGTERM");
+                  signo == SIGKILL   ? "SIGKILL"
+                  : signo == SIGALRM ? "SIGALRM"
+                                     : "SIGTERM");
             sent += rc == 0;
         }
     return sent;
@@ -382,20 +387,20 @@ static int stop_children(struct family *fam, long grace)
 
     block_wakeups(&old);
     report_reaped(fam);
-    /* 1. Each child may let its client finish, for -g seconds. */
-    if (live_children(fam) > 0 && stop_requested != STOP_NOW) {
+    /* 1. Each child may let its client finish, for -g seconds: SIGTERM is
+     * its first stop, as Ctrl-C is ours. */
+    if (live_children(fam) > 0 && stop_requested != STOP_NOW && grace > 0) {
         signal_children(fam, SIGTERM, "finish within -g");
-        if (grace == 0)
-            stop_requested = STOP_NOW;
-        else
-            trace(alarm((unsigned)grace), NULL, "uv_timer_start(grace)",
-                  "alarm(%ld)", grace);
+        trace(alarm((unsigned)grace), NULL, "uv_timer_start(grace)",
+              "alarm(%ld)", grace);
         wait_children(fam, &old, 0);
     }
-    /* 2. The grace period is over, or a second Ctrl-C came: a second
-     * SIGTERM makes each child still there reset its client now. */
+    /* 2. The grace period is over, or a second Ctrl-C came: SIGALRM, the
+     * signal that ends a grace period (signals.c), makes each child still
+     * there reset its client now. (Not a second SIGTERM: two of the same
+     * signal sent before the child runs arrive as one.) */
     if (live_children(fam) > 0) {
-        signal_children(fam, SIGTERM, "reset now");
+        signal_children(fam, SIGALRM, "grace over: reset now");
         long long deadline = clock_ms() + 1000;
         alarm(1);  /* to wake up at the deadline */
         wait_children(fam, &old, deadline);

@@ -429,8 +429,9 @@ static void close_client(struct server *s, size_t i, const char *why)
 /* Cut client i off: SO_LINGER {1, 0} (reset_on_close, common/) makes the
  * close send RST and drop what the kernel has not sent yet, so the client
  * sees ECONNRESET, never a normal end of file after half its echo. Those
- * unsent bytes come off the count; the ones still in out were never
- * counted. */
+ * unsent bytes come off the count (short by the few the kernel may still
+ * send meanwhile, if the client is reading just then); the ones still in
+ * out were never counted. */
 static void reset_client(struct server *s, size_t i, const char *why)
 {
     int fd = s->fds[i].fd;
