@@ -527,10 +527,13 @@ static void raise_fd_limit(void)
 static int no_room_for(void)
 {
     int probe = dup(STDERR_FILENO);
-    if (probe < 0)
-        return errno == EMFILE || errno == ENFILE ? errno : 0;
-    close(probe);
-    return 0;
+    int err = probe < 0 ? errno : 0;
+    if (probe >= 0)
+        close(probe);
+    trace(probe, probe >= 0 ? "one is free (closed again)" : NULL,
+          "no libuv call: ours, before libuv's next accept4", "dup(%d)",
+          STDERR_FILENO);
+    return err == EMFILE || err == ENFILE ? err : 0;
 }
 
 /* Say so, now and then rather than on every try, with how often. */
