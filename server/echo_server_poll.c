@@ -13,12 +13,16 @@
  *                              keep the rest for when it is writable
  *         client writable   -> write what was kept
  *         client gone       -> close, and sweep its slot out after the pass
+ *         once a second     -> drop clients idle for -t seconds
+ *   at -c clients: stop watching the listener (the next wait in the backlog)
+ *   first Ctrl-C: close the listener, serve on for -g seconds, then reset
  *
  * That loop is libuv's uv_run: where we call poll, uv__io_poll calls
  * epoll_wait (Linux) or kevent (BSD, macOS), and then runs the callbacks of
  * the descriptors that are ready. The trace (-v) names each counterpart.
  *
- * Usage: echo-server-poll [-h] [-v] [-b ADDR] [PORT]
+ * Usage: echo-server-poll [-h] [-v] [-c MAX] [-t SECONDS] [-g SECONDS]
+ *                         [-b ADDR] [PORT]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,18 +37,29 @@
 
 #include "addr.h"
 #include "cli.h"
+#include "echo.h"
 #include "fail.h"
 #include "signals.h"
 #include "sockets.h"
 #include "trace.h"
 
 static const char usage[] =
-    "[-h] [-v] [-b ADDR] [PORT]\n"
+    "[-h] [-v] [-c MAX] [-t SECONDS] [-g SECONDS] [-b ADDR] [PORT]\n"
     "  Echo every byte back to many clients at once, from one poll() loop.\n"
-    "  -b ADDR  address to listen on (default 127.0.0.1; :: or 0.0.0.0 for "
-    "all)\n"
-    "  -v       trace each system call with its libuv counterpart\n"
-    "  PORT     0-65535, default 7000; 0 lets the kernel choose";
+    "  -c MAX      most clients at once, 1-65536 (default 256); the others "
+    "wait\n"
+    "              in the backlog. Each holds at most 320 KiB of echo.\n"
+    "  -t SECONDS  drop a client when no byte has come from it and none of "
+    "its\n"
+    "              echo has left for this long, 0-86400, 0 = never "
+    "(default 300)\n"
+    "  -g SECONDS  on a stop, let clients finish this long, then reset them,"
+    "\n"
+    "              0-3600 (default 2); a second Ctrl-C resets them at once\n"
+    "  -b ADDR     address to listen on (default 127.0.0.1; :: or 0.0.0.0 "
+    "for all)\n"
+    "  -v          trace each system call with its libuv counterpart\n"
+    "  PORT        0-65535, default 7000; 0 lets the kernel choose";
 
 /* The first two slots of the poll array are fixed; clients follow. */
 enum { LISTENER = 0, WAKE = 1, FIRST_CLIENT = 2 };
@@ -53,6 +68,8 @@ enum { LISTENER = 0, WAKE = 1, FIRST_CLIENT = 2 };
 #define HIGH_WATER (256 * 1024) /* unsent bytes at which we stop reading */
 #define ACCEPT_PAUSE_MS 100     /* rest after running out of descriptors */
 #define EMFILE_REPORT_EVERY 10  /* seconds between two such warnings */
+#define DEFAULT_MAX_CLIENTS 256 /* -c: 256 x 320 KiB = at most 80 MiB */
+#define IDLE_CHECK_MS 1000      /* how often -t is checked */
 
 /* What the server remembers about one client between two wake-ups. */
 struct client {
@@ -62,6 +79,7 @@ struct client {
     size_t out_cap;   /* bytes allocated at out */
     int peer_done;    /* read gave 0: close once out is empty */
     int reading;      /* POLLIN wanted (off while out is over HIGH_WATER) */
+    long long active_ms; /* last byte in from it, or out to it (-t) */
 };
 
 struct server {
@@ -73,9 +91,38 @@ struct server {
     int accept_paused;
     time_t emfile_reported;  /* when we last warned about EMFILE */
     unsigned long emfile_count;  /* accepts that failed for that reason */
+    long max_clients;        /* -c */
+    long idle_seconds;       /* -t, 0 = never */
+    long grace_seconds;      /* -g */
+    size_t live;             /* clients connected now */
+    long long next_idle_check;   /* clock_ms() of the next -t sweep */
+    int stopping;            /* the listener is closed; clients finishing */
+    long long grace_end;     /* clock_ms() when the stop turns to "now" */
     unsigned long served;
-    unsigned long long echoed;
+    unsigned long cut_off;   /* clients reset by the stop */
+    long long echoed;        /* bytes written back, less what a reset threw
+                                away unsent */
 };
+
+static const char *on_option(int letter, const char *arg, void *ctx)
+{
+    struct server *s = ctx;
+    if (letter == 'c')
+        return parse_long_in(arg, 1, 65536, &s->max_clients) == 0
+                   ? NULL : "a number of clients from 1 to 65536";
+    if (letter == 't')
+        return parse_long_in(arg, 0, 86400, &s->idle_seconds) == 0
+                   ? NULL : "a number of seconds from 0 (never) to 86400";
+    return parse_long_in(arg, 0, 3600, &s->grace_seconds) == 0
+               ? NULL : "a number of seconds from 0 to 3600";
+}
+
+static long long clock_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 /* region: fd-limit */
 /* Each client costs one descriptor, and the soft limit is often 1024. The
@@ -132,7 +179,7 @@ static void on_stop_signal(int signo)
 {
     int saved = errno;  /* write may change errno under the interrupted code */
     (void)signo;
-    stop_requested = 1;
+    stop_step();  /* the first stop lets clients finish, a second: now */
     ssize_t n = write(wake_write_fd, "!", 1);  /* async-signal-safe */
     (void)n;  /* a full pipe already holds a wake-up: nothing lost */
     errno = saved;
@@ -156,6 +203,8 @@ static int open_wake_pipe(void)
      * only raises the flag; this one raises it and pokes the pipe. */
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);  /* one stop handler at a time */
+    sigaddset(&sa.sa_mask, SIGTERM);
     if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
         die(EX_OSERR, "sigaction: %s", strerror(errno));
     trace(0, NULL, "uv_signal_start(SIGINT), uv_signal_start(SIGTERM)",
@@ -183,7 +232,8 @@ static void add_slot(struct server *s, int fd, short events)
     }
     s->fds[s->used] = (struct pollfd){.fd = fd, .events = events,
                                       .revents = 0};
-    s->clients[s->used] = (struct client){.out = NULL, .reading = 1};
+    s->clients[s->used] = (struct client){.out = NULL, .reading = 1,
+                                          .active_ms = clock_ms()};
     s->used++;
 }
 /* endregion: add-slot */
@@ -234,14 +284,34 @@ static void pause_accepting(struct server *s, int err)
 }
 /* endregion: out-of-descriptors */
 
+/* region: cap */
+/* Watch the listener only while we would accept: not while paused for want
+ * of descriptors, not at the cap (-c), not once a stop has begun. Clients
+ * that come meanwhile wait in the listen backlog, their handshake done by
+ * the kernel, as at the fork server's cap. So memory stays under -c times
+ * one client's most (HIGH_WATER + READ_CHUNK of unsent echo). */
+static void watch_listener(struct server *s)
+{
+    int at_cap = s->live >= (size_t)s->max_clients;
+
+    if (at_cap && s->fds[LISTENER].events != 0)
+        trace_note("%zu clients = the cap (-c %ld): not accepting until one "
+                   "leaves  ~ libuv: on_new_connection leaves it unaccepted",
+                   s->live, s->max_clients);
+    s->fds[LISTENER].events =
+        (short)(s->accept_paused || at_cap || s->stopping ? 0 : POLLIN);
+}
+/* endregion: cap */
+
 /* region: accept-all */
 /* The listener is readable: one or more clients finished their handshake.
- * Take them all now, until accept says EAGAIN (nobody left in the queue). */
+ * Take them all now, until accept says EAGAIN (nobody left in the queue),
+ * or the cap is reached. */
 static void accept_clients(struct server *s)
 {
     int listen_fd = s->fds[LISTENER].fd;
 
-    for (;;) {
+    while (s->live < (size_t)s->max_clients) {
         struct sockaddr_storage peer;
         socklen_t len = sizeof peer;
         char text[ADDR_TEXT_MAX], note[ADDR_TEXT_MAX + 8] = "";
@@ -259,16 +329,16 @@ static void accept_clients(struct server *s)
               "accept(%d)", listen_fd);
         if (fd < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;  /* the normal way out */
+                break;  /* the normal way out */
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
                 continue;  /* a signal, or a client that left while queued */
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                 errno == ENOMEM) {
                 pause_accepting(s, errno);
-                return;
+                break;
             }
             warn_msg("accept: %s", strerror(errno));
-            return;  /* anything else: try again on the next wake-up */
+            break;  /* anything else: try again on the next wake-up */
         }
         /* Linux does not pass O_NONBLOCK from the listener to the new
          * socket (BSD does); set it, or one slow client stalls everyone. */
@@ -278,7 +348,9 @@ static void accept_clients(struct server *s)
             continue;
         }
         add_slot(s, fd, POLLIN);
+        s->live++;
     }
+    watch_listener(s);  /* at the cap now? */
 }
 /* endregion: accept-all */
 
@@ -348,8 +420,27 @@ static void close_client(struct server *s, size_t i, const char *why)
     s->fds[i].fd = -1;
     s->fds[i].events = 0;
     s->served++;
+    s->live--;
+    watch_listener(s);  /* below the cap again: accept the next */
 }
 /* endregion: close-client */
+
+/* region: reset */
+/* Cut client i off: SO_LINGER {1, 0} (reset_on_close, common/) makes the
+ * close send RST and drop what the kernel has not sent yet, so the client
+ * sees ECONNRESET, never a normal end of file after half its echo. Those
+ * unsent bytes come off the count (short by the few the kernel may still
+ * send meanwhile, if the client is reading just then); the ones still in
+ * out were never counted. */
+static void reset_client(struct server *s, size_t i, const char *why)
+{
+    int fd = s->fds[i].fd;
+
+    s->echoed -= unsent_bytes(fd);
+    reset_on_close(fd, 1);
+    close_client(s, i, why);
+}
+/* endregion: reset */
 
 /* region: write-pending */
 /* The socket has room again: send what was kept. Returns 0, or -1 when the
@@ -367,7 +458,9 @@ static int write_pending(struct server *s, size_t i)
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
                    ? 0 : -1;
     c->out_start += (size_t)n;
-    s->echoed += (unsigned long long)n;
+    s->echoed += n;
+    if (n > 0)
+        c->active_ms = clock_ms();  /* the client took some: not idle */
     return 0;
 }
 /* endregion: write-pending */
@@ -404,6 +497,7 @@ static int read_and_echo(struct server *s, size_t i)
         c->peer_done = 1;  /* no more input; finish sending, then close */
         return 0;
     }
+    c->active_ms = clock_ms();  /* a byte came: not idle */
 
     /* Echo at once if nothing is queued (as uv_write tries first); what
      * the socket does not take now waits for POLLOUT. With bytes already
@@ -420,7 +514,7 @@ static int read_and_echo(struct server *s, size_t i)
             errno != EINTR)
             return -1;
         sent = w > 0 ? (size_t)w : 0;
-        s->echoed += sent;
+        s->echoed += (long long)sent;
     }
     if (sent < (size_t)n)
         queue_output(c, buf + sent, (size_t)n - sent);
@@ -496,23 +590,113 @@ static void drain_wake_pipe(int fd)
         continue;
 }
 
+/* region: idle */
+/* -t. A client is idle when no byte has come from it and none of its echo
+ * has left for -t seconds, so one that trickles a byte a second never is.
+ * One that sends and never reads is caught the same way: once its unsent
+ * echo passes HIGH_WATER we stop reading it (set_interest), so nothing
+ * comes in, and nothing goes out. The first is owed nothing and is closed;
+ * the second is reset, its echo dropped. Returns the milliseconds until the
+ * next client could become idle (poll's timeout), or -1 for none. libuv
+ * computes its poll timeout from its nearest timer the same way. */
+static long drop_idle_clients(struct server *s)
+{
+    long long now = clock_ms(), limit = s->idle_seconds * 1000LL;
+    long long next = -1;
+
+    if (s->idle_seconds == 0)
+        return -1;
+    for (size_t i = FIRST_CLIENT; i < s->used; i++) {
+        struct client *c = &s->clients[i];
+        if (s->fds[i].fd < 0)
+            continue;
+        long long due = c->active_ms + limit;
+        if (due > now) {
+            if (next < 0 || due - now < next)
+                next = due - now;
+        } else if (c->out_end == c->out_start) {
+            close_client(s, i, "idle for -t: nothing came, nothing owed");
+        } else {
+            reset_client(s, i, "not reading for -t: its echo dropped");
+        }
+    }
+    return (long)next;
+}
+/* endregion: idle */
+
+/* region: stop */
+/* The first Ctrl-C. Close the listener: from now on a connect is refused,
+ * and the clients queued in the backlog get a reset. Those connected may
+ * finish: the loop serves them on until they leave or -g seconds pass. */
+static void stop_accepting(struct server *s)
+{
+    int fd = s->fds[LISTENER].fd;
+
+    s->stopping = 1;
+    s->grace_end = clock_ms() + s->grace_seconds * 1000LL;
+    int rc = close(fd);
+    trace(rc, "no new clients", "uv_close", "close(%d)", fd);
+    s->fds[LISTENER].fd = -1;  /* poll skips negative descriptors */
+    s->fds[LISTENER].events = 0;
+    trace_note("stop requested: %zu client%s may finish within %ld s (-g), "
+               "then a reset", s->live, s->live == 1 ? "" : "s",
+               s->grace_seconds);
+}
+
+/* The grace period is over, or a second Ctrl-C came: reset whoever is
+ * still connected. */
+static void cut_off_clients(struct server *s)
+{
+    if (s->live > 0)
+        trace_note("stop: resetting %zu client%s", s->live,
+                   s->live == 1 ? "" : "s");
+    for (size_t i = FIRST_CLIENT; i < s->used; i++) {
+        if (s->fds[i].fd < 0)
+            continue;
+        s->cut_off++;
+        reset_client(s, i, "cut off by the stop");
+    }
+}
+/* endregion: stop */
+
+/* The soonest of what poll must wake up for besides descriptors: the end
+ * of an accept pause, the next client to turn idle, the end of the grace
+ * period. -1: nothing, sleep until a descriptor is ready. */
+static int poll_timeout(struct server *s)
+{
+    long timeout = drop_idle_clients(s);
+
+    if (s->accept_paused) {
+        long ms = ms_until(s->resume);
+        if (ms == 0) {  /* the pause is over: watch the listener again */
+            s->accept_paused = 0;
+            watch_listener(s);
+        } else if (timeout < 0 || ms < timeout) {
+            timeout = ms;
+        }
+    }
+    if (s->stopping) {
+        long long ms = s->grace_end - clock_ms();
+        if (timeout < 0 || ms < timeout)
+            timeout = ms < 0 ? 0 : (long)ms;
+    }
+    return timeout > 1000000 ? 1000000 : (int)timeout;
+}
+
 /* region: event-loop */
 /* Sleep in poll until something is ready, then handle every ready slot.
  * This is uv_run(loop, UV_RUN_DEFAULT): the only blocking call is the
  * wait; everything else is done because poll said it would not block. */
 static void run_loop(struct server *s)
 {
-    while (!stop_requested) {
-        int timeout = -1;  /* -1: sleep until something happens */
-        if (s->accept_paused) {
-            timeout = (int)ms_until(s->resume);
-            if (timeout == 0) {  /* the pause is over: watch it again */
-                s->accept_paused = 0;
-                s->fds[LISTENER].events = POLLIN;
-                timeout = -1;
-            }
-        }
+    for (;;) {
+        if (stop_requested != STOP_NONE && !s->stopping)
+            stop_accepting(s);  /* the first Ctrl-C */
+        if (stop_requested == STOP_NOW ||
+            (s->stopping && (s->live == 0 || clock_ms() >= s->grace_end)))
+            return;  /* cut_off_clients resets whoever is left */
 
+        int timeout = poll_timeout(s);  /* -1: until something happens */
         int ready = poll(s->fds, (nfds_t)s->used, timeout);
         char wait[32] = "";
         if (timeout >= 0)
@@ -521,7 +705,7 @@ static void run_loop(struct server *s)
               "poll(%zu fds%s)", s->used, wait);
         if (ready < 0) {
             if (errno == EINTR)
-                continue;  /* a signal: the loop condition decides */
+                continue;  /* a signal: the tests at the top decide */
             die(EX_OSERR, "poll: %s", strerror(errno));
         }
 
@@ -538,19 +722,16 @@ static void run_loop(struct server *s)
 }
 /* endregion: event-loop */
 
-/* Stop: close every client (their unsent echo is dropped) and free it all. */
+/* Stop: reset the clients still there, close what is left, free it all. */
 static void close_everything(struct server *s)
 {
-    trace_note("stop requested: closing %zu client%s",
-               s->used - FIRST_CLIENT, s->used - FIRST_CLIENT == 1 ? "" : "s");
-    for (size_t i = FIRST_CLIENT; i < s->used; i++)
-        close_client(s, i, "server stopping");
+    if (!s->stopping)
+        stop_accepting(s);  /* two signals at once: close the listener */
+    cut_off_clients(s);
     int write_end = wake_write_fd;
     wake_write_fd = -1;  /* a late signal now writes nowhere (EBADF) */
     close(write_end);
     close(s->fds[WAKE].fd);
-    int rc = close(s->fds[LISTENER].fd);
-    trace(rc, NULL, "uv_close", "close(%d)", s->fds[LISTENER].fd);
     free(s->fds);
     free(s->clients);
 }
@@ -559,10 +740,12 @@ int main(int argc, char **argv)
 {
     struct endpoint_args args;
     struct sockaddr_storage addr;
-    struct server s = {0};
+    struct server s = {.max_clients = DEFAULT_MAX_CLIENTS,
+                       .idle_seconds = DEFAULT_IDLE_SECONDS,
+                       .grace_seconds = DEFAULT_GRACE_SECONDS};
 
     trace_init("echo-server-poll", 0);
-    parse_server_args(argc, argv, &args, usage, NULL, NULL, NULL);
+    parse_server_args(argc, argv, &args, usage, "c:t:g:", on_option, &s);
     if (catch_stop_signals() < 0)
         die(EX_OSERR, "sigaction: %s", strerror(errno));
     raise_fd_limit();
@@ -582,7 +765,8 @@ int main(int argc, char **argv)
     run_loop(&s);
 
     close_everything(&s);
-    warn_msg("stopped: %lu client%s served, %llu bytes echoed", s.served,
-             s.served == 1 ? "" : "s", s.echoed);
+    warn_msg("stopped: %lu client%s served, %lld bytes written back, %lu cut "
+             "off by the stop", s.served, s.served == 1 ? "" : "s", s.echoed,
+             s.cut_off);
     return 0;
 }

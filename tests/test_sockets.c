@@ -353,10 +353,10 @@ Test(echo, echoes_every_byte_until_the_peer_closes)
     cr_assert_gt(pid, 0);
     close(client);
 
-    unsigned long long echoed = 5;  /* added to, not overwritten */
+    _Atomic long long echoed = 5;  /* added to, not overwritten */
     enum echo_end end = echo_connection(fd, &echoed);
     cr_expect_eq(end, ECHO_PEER_CLOSED, "ended with %d", end);
-    cr_expect_eq(echoed, 5 + ECHO_BYTES, "echoed %llu", echoed);
+    cr_expect_eq(echoed, 5 + ECHO_BYTES, "echoed %lld", (long long)echoed);
     close(fd);  /* the peer's EOF */
 
     struct exit_info how;
@@ -373,7 +373,7 @@ Test(echo, traces_reads_writes_and_eof)
     cr_assert_eq(write(client, "hello\n", 6), 6);
     shutdown(client, SHUT_WR);
     trace_init("tname", 1);
-    unsigned long long echoed = 0;
+    _Atomic long long echoed = 0;
     cr_assert_eq(capture_begin(2), 0, "%s", harness_error());
     enum echo_end end = echo_connection(fd, &echoed);
     const char *out = capture_end();
@@ -400,7 +400,7 @@ Test(echo, a_reset_is_reported_as_broken)
     sock_reset(client);
     trace_init("tname", 0);
     signal(SIGPIPE, SIG_IGN);
-    unsigned long long echoed = 0;
+    _Atomic long long echoed = 0;
     enum echo_end end = echo_connection(fd, &echoed);
     cr_expect_eq(end, ECHO_BROKEN, "ended with %d, not ECHO_BROKEN", end);
     close(fd);
@@ -413,7 +413,7 @@ Test(echo, an_idle_peer_ends_with_idle_when_a_receive_timeout_is_set)
     struct timeval tv = {0, 100 * 1000};
     cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
     trace_init("tname", 0);
-    unsigned long long echoed = 0;
+    _Atomic long long echoed = 0;
     enum echo_end end = echo_connection(fd, &echoed);
     cr_expect_eq(end, ECHO_IDLE, "ended with %d, not ECHO_IDLE", end);
     cr_expect_eq(echoed, 0);
@@ -421,17 +421,23 @@ Test(echo, an_idle_peer_ends_with_idle_when_a_receive_timeout_is_set)
     close(client);
 }
 
-Test(echo, a_stop_request_ends_the_session)
+/* The first SIGTERM (at 50 ms) lets the client finish; the second (200 ms
+ * later) cuts it off. */
+Test(echo, a_second_stop_request_ends_the_session)
 {
     int client;
     int fd = connected_pair(&client);
     trace_init("tname", 0);
     cr_assert_eq(catch_stop_signals(), 0);
-    unsigned long long echoed = 0;
+    _Atomic long long echoed = 0;
+    long long t0 = now_ms();
     sigterm_in(50);
     enum echo_end end = echo_connection(fd, &echoed);
+    long long took = now_ms() - t0;
     no_more_sigterm();
-    cr_expect_eq(end, ECHO_STOPPED, "ended with %d, not ECHO_STOPPED", end);
+    cr_expect_eq(end, ECHO_CUT_OFF, "ended with %d, not ECHO_CUT_OFF", end);
+    cr_expect_geq(took, 240, "ended after %lld ms: the first SIGTERM (50 ms) "
+                  "ended it, not the second (250 ms)", took);
     close(fd);
     close(client);
 }
