@@ -189,7 +189,8 @@ Test(demo, without_a_terminal_it_plays_the_whole_session)
         "shutdown(3, SHUT_WR) = 0", "read(3) = 0  peer closed",
         "close(3) = 0", NULL});
     cr_expect_not_null(strstr(out, "server | echo-server: stopped: 1 client "
-                                   "served, 26 bytes echoed\n"),
+                                   "served, 26 bytes written back, 0 cut "
+                                   "off by the stop\n"),
                        "%s", out);
     run_result_free(&r);
 }
@@ -252,14 +253,14 @@ Test(demo, in_tmux_the_ending_stays_until_a_key, .timeout = 60)
     free(TMUX(1, "send-keys", "-t", client, "C-d"));
     char *ctext = wait_for_text(client, "Press Enter to close the demo.");
     char *stext = wait_for_text(server, "echo-server: stopped: 1 client "
-                                        "served, 13 bytes echoed");
+                                        "served, 13 bytes written back");
     expect_in_order(ctext, (const char *const[]){
         "hello socket\n", "read(0) = 0  end of input",
         "shutdown(3, SHUT_WR) = 0", "read(3) = 0  peer closed",
         "close(3) = 0", "the client exited with status 0", NULL});
     expect_in_order(stext, (const char *const[]){
         "listening on 127.0.0.1:", "read(4) = 13", "read(4) = 0  peer closed",
-        "close(4) = 0", "stopped: 1 client served, 13 bytes echoed",
+        "close(4) = 0", "stopped: 1 client served, 13 bytes written back",
         "(server stopped)", NULL});
     free(ctext);
     free(stext);
