@@ -150,6 +150,36 @@ quotes:
 compare: all
 	@sh tests/scripts/compare.sh $(if $(STRACE),--strace)
 
+# ---- exercises (lessons/exercises/) ------------------------------------------
+#   make exercise      list them, and how far you are
+#   make exercise N    copy N's starting file to work/exercises/ (the first
+#                      time), build your copy, and run N's checks on it
+# The checks (tests/exercises/check.c + tests/harness.c) need no Criterion;
+# the suite runs them too, on each starting file and reference solution.
+EXERCISE_CHECK := $(BUILD)/exercises/exercise-check
+
+$(EXERCISE_CHECK): $(BUILD)/tests/exercises/check.o $(BUILD)/tests/harness.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(TEST_BIN): | $(EXERCISE_CHECK)  # the suite runs it (order-only: not linked in)
+
+ifeq ($(firstword $(MAKECMDGOALS)),exercise)
+EXERCISE_ARGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+ifneq ($(EXERCISE_ARGS),)
+.PHONY: $(EXERCISE_ARGS)
+$(EXERCISE_ARGS):
+	@:
+endif
+endif
+
+.PHONY: exercise
+exercise:
+	@$(MAKE) --no-print-directory -s core $(COMMON_LIB) $(EXERCISE_CHECK)
+	@CC='$(CC)' CFLAGS='$(CFLAGS)' LDFLAGS='$(LDFLAGS)' LDLIBS='$(LDLIBS)' \
+	  EXERCISE_WARN='$(WARN)' EXERCISE_CPPFLAGS='$(CPPFLAGS)' \
+	  EXERCISE_LIB='$(COMMON_LIB)' EXERCISE_CHECK='$(EXERCISE_CHECK)' \
+	  sh tests/scripts/exercise.sh $(EXERCISE_ARGS)
+
 # ---- housekeeping ----------------------------------------------------------
 clean:
 	rm -rf $(BIN) $(BUILD)
