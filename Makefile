@@ -5,6 +5,9 @@
 #   make test       install Criterion if missing, build, run the whole suite
 #   make bench      measure every server with bin/echo-bench (figures)
 #   make compare    blocking server and libuv server traces, side by side
+#   make diagram    your own run as a sequence diagram (FORMAT=text, SESSION=
+#                   blocking|fork|libuv, TRACES='a.trace b.trace', OUT=file)
+#   make diagrams   regenerate the diagrams the lessons show (lessons/img/)
 #   make memcheck   valgrind over a real session of every server and client
 #   make quotes     refresh the code quoted in lessons/ from the sources
 #   make clean | make install PREFIX=/usr/local DESTDIR=
@@ -47,7 +50,7 @@ else
 ALL_BINS  := $(CORE_BINS)
 endif
 
-.PHONY: all core uv-note test test-deps demo bench compare memcheck quotes clean install
+.PHONY: all core uv-note test test-deps demo bench compare diagram diagrams memcheck quotes clean install
 .DEFAULT_GOAL := all
 
 all: $(ALL_BINS) uv-note
@@ -104,10 +107,10 @@ $(TEST_BIN): $(TEST_OBJ) $(COMMON_LIB)
 
 # Criterion comes from the system package manager. As root on Debian we
 # install it, plus what the rest of the suite exercises (libuv for the
-# twins, socat as a foreign echo server, strace for the lesson 04 evidence);
+# twins, socat as a foreign echo server, strace for the lesson 06 evidence);
 # otherwise we say how. Without the optional ones, their tests are skipped
 # with the reason.
-TEST_PACKAGES := libcriterion-dev pkg-config libuv1-dev socat strace
+TEST_PACKAGES := libcriterion-dev pkg-config libuv1-dev socat strace tmux
 
 test-deps:
 	@missing=; for p in $(TEST_PACKAGES); do \
@@ -149,6 +152,25 @@ quotes:
 
 compare: all
 	@sh tests/scripts/compare.sh $(if $(STRACE),--strace)
+
+# A sequence diagram of a session it records (SESSION, default blocking) or
+# of the trace files in TRACES. SVG into OUT (default build/diagram.svg), or
+# FORMAT=text to the terminal.
+diagram: all
+	@sh tests/scripts/diagram.sh --format $(or $(FORMAT),svg) \
+	  $(if $(filter text,$(FORMAT)),$(if $(OUT),--out $(OUT)),--out $(or $(OUT),$(BUILD)/diagram.svg)) \
+	  $(if $(TRACES),$(TRACES),--session $(or $(SESSION),blocking))
+
+# The diagrams lessons/ embeds, each from a session recorded now.
+DIAGRAM_IMG := lessons/img
+diagrams: all
+	@sh tests/scripts/diagram.sh --session blocking --out $(DIAGRAM_IMG)/diagram-blocking.svg
+	@sh tests/scripts/diagram.sh --session fork --out $(DIAGRAM_IMG)/diagram-fork.svg
+ifeq ($(HAVE_UV),yes)
+	@sh tests/scripts/diagram.sh --session libuv --out $(DIAGRAM_IMG)/diagram-libuv.svg
+else
+	@echo "libuv not found: $(DIAGRAM_IMG)/diagram-libuv.svg left as it was"
+endif
 
 # ---- exercises (lessons/exercises/) ------------------------------------------
 #   make exercise      list them, and how far you are

@@ -4,14 +4,18 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
 
 static const char *the_program = "socklab";
 static int the_trace_on = 0;
+static int the_timestamps_on = 0;  /* SOCKLAB_TRACE_TIME=1 */
 
 /* Where the libuv name starts: calls shorter than this are padded so the
  * "~ uv_..." column lines up and reads as a second column. */
@@ -19,8 +23,21 @@ static int the_trace_on = 0;
 
 void trace_init(const char *program, int enabled)
 {
+    const char *stamp = getenv("SOCKLAB_TRACE_TIME");
+
     the_program = program;
     the_trace_on = enabled;
+    /* Off unless asked for, so the traces the lessons show stay as they
+     * are. Anything but 1, 0 or empty is refused rather than guessed at. */
+    if (stamp == NULL || strcmp(stamp, "") == 0 || strcmp(stamp, "0") == 0) {
+        the_timestamps_on = 0;
+    } else if (strcmp(stamp, "1") == 0) {
+        the_timestamps_on = 1;
+    } else {
+        fprintf(stderr, "%s: SOCKLAB_TRACE_TIME=%s: expected 1 (a timestamp "
+                "on each trace line) or 0 (none)\n", the_program, stamp);
+        exit(EX_USAGE);
+    }
 }
 
 int trace_enabled(void)
@@ -115,17 +132,32 @@ static void emit(char *line, size_t size, size_t used)
     }
 }
 
-/* "[program pid] ": how every trace line starts. */
-static void begin_line(char *line, size_t size, size_t *used)
+/* "[program pid] ": how every trace line starts. With SOCKLAB_TRACE_TIME=1
+ * the CLOCK_MONOTONIC time comes first ("12345.678901 "), read as the line
+ * is made, just after the call returned. Every process on the machine reads
+ * the same clock, so `sort -n` merges the traces of several processes in
+ * the order their lines were made; two calls in two processes a few
+ * microseconds apart may still come out swapped. Returns where "[" is, so
+ * the libuv column is counted from there and lines up either way. */
+static size_t begin_line(char *line, size_t size, size_t *used)
 {
+    struct timespec now;
+
+    if (the_timestamps_on && clock_gettime(CLOCK_MONOTONIC, &now) == 0)
+        append_f(line, size, used, "%lld.%06ld ", (long long)now.tv_sec,
+                 now.tv_nsec / 1000);
+    size_t start = *used;
     append_f(line, size, used, "[%s %ld] ", the_program, (long)getpid());
+    return start;
 }
 
-/* Pad to the libuv column, add "~ libuv" when there is one, and send. */
-static void end_line(char *line, size_t size, size_t used, const char *libuv)
+/* Pad to the libuv column (counted from start, where "[" is), add
+ * "~ libuv" when there is one, and send. */
+static void end_line(char *line, size_t size, size_t start, size_t used,
+                     const char *libuv)
 {
     if (libuv != NULL && *libuv != '\0') {
-        while (used < TRACE_COLUMN && used < size - 2)
+        while (used < start + TRACE_COLUMN && used < size - 2)
             line[used++] = ' ';
         append_f(line, size, &used, "  ~ %s", libuv);
     }
@@ -142,7 +174,7 @@ void trace(long result, const char *note, const char *libuv,
 
     if (!the_trace_on)
         return;
-    begin_line(line, sizeof line, &used);
+    size_t start = begin_line(line, sizeof line, &used);
     va_start(ap, call);
     append(line, sizeof line, &used, call, ap);
     va_end(ap);
@@ -152,7 +184,7 @@ void trace(long result, const char *note, const char *libuv,
                  strerror(saved));
     if (note != NULL && *note != '\0')
         append_f(line, sizeof line, &used, "  %s", note);
-    end_line(line, sizeof line, used, libuv);
+    end_line(line, sizeof line, start, used, libuv);
     errno = saved;
 }
 
@@ -168,9 +200,9 @@ static void step_line(const char *libuv, const char *fmt, va_list ap)
 
     if (!the_trace_on)
         return;
-    begin_line(line, sizeof line, &used);
+    size_t start = begin_line(line, sizeof line, &used);
     append(line, sizeof line, &used, fmt, ap);
-    end_line(line, sizeof line, used, libuv);
+    end_line(line, sizeof line, start, used, libuv);
     errno = saved;
 }
 

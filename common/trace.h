@@ -6,6 +6,18 @@
  * with the errno name and text), an optional note, and the libuv call that
  * plays the same part. Each line goes out in a single write(2) so that lines
  * from several processes (the fork server) never mix.
+ *
+ * SOCKLAB_TRACE_TIME=1 in the environment puts a timestamp in front of each
+ * line, seconds on CLOCK_MONOTONIC to the microsecond:
+ *
+ *   12345.678901 [echo-server 4242] bind(3, 127.0.0.1:7000) = 0   ~ ...
+ *
+ * read just after the call returned. All processes on a machine share that
+ * clock, so the traces of a server and its clients (each to its own file)
+ * merge with `sort -n` into one timeline; tests/scripts/diagram.sh draws
+ * them as a sequence diagram. Unset, empty or 0: no timestamp (the
+ * default, so traces look as the lessons show them); any other value is a
+ * usage error (exit 64) at trace_init.
  */
 #ifndef SOCKLAB_TRACE_H
 #define SOCKLAB_TRACE_H
@@ -13,7 +25,7 @@
 #include <stddef.h>
 
 /* Remember the program name (for traces and error messages) and whether -v
- * was given. Call first thing in main. */
+ * was given, and read SOCKLAB_TRACE_TIME. Call first thing in main. */
 void trace_init(const char *program, int enabled);
 
 /* Is -v on? Lets a caller skip work (formatting an address) that only the

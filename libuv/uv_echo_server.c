@@ -112,9 +112,10 @@ static void check_addr(int rc, const char *call,
 
 /* region: alloc-buffer */
 /* libuv asks for a buffer each time it is about to read(2) a client. The
- * guide mallocs 64 KiB here and frees it after the write; on this machine
- * that makes glibc hand the memory back to the kernel and fault it in again
- * on almost every echo (3-4x slower). A spare list reuses buffers instead.
+ * guide mallocs 64 KiB here and frees it after the write, which makes glibc
+ * hand the memory back to the kernel and fault it in again on almost every
+ * echo (1.2-3.9x slower, depending on the machine; lesson 06 says how to
+ * measure it). A spare list reuses buffers instead.
  * A NULL base (malloc failed) makes libuv call echo_read with UV_ENOBUFS. */
 static void alloc_buffer(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {

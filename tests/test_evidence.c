@@ -1,4 +1,4 @@
-/* test_evidence.c - the claims lesson 04 makes, checked.
+/* test_evidence.c - the claims lesson 06 makes, checked.
  *
  * "libuv ends up at the same system calls": run uv-echo-server under
  * strace -f, give it one client, and look for socket, bind, listen, an
@@ -207,7 +207,7 @@ static char *region_of(const char *path, const char *name)
     return text;
 }
 
-/* Lesson 04 sets uv-echo-server beside the libuv guide's echo server: its
+/* Lesson 06 sets uv-echo-server beside the libuv guide's echo server: its
  * main must make the guide's calls itself, in the guide's order. */
 Test(evidence, uv_echo_server_main_calls_what_the_guide_calls_in_order)
 {

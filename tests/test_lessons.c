@@ -12,7 +12,10 @@
  *              that exists
  *   --sources  region markers in server/ client/ common/ libuv/ are closed,
  *              named once per file, and every endregion has its region
- *   --check    the three together; --update rewrites drifted quotes
+ *   --shape    no shell code block (sh, bash, shell, zsh, console) in a
+ *              lesson holds a line starting with a "$ " prompt, so every
+ *              command pastes as it is
+ *   --check    the four together; --update rewrites drifted quotes
  *
  * First on small scratch trees (a mkdtemp directory, removed after each
  * test), so that every rule is seen to fail when it should: each test
@@ -39,6 +42,10 @@
 /* The real lessons quote at least this many regions; fewer means the
  * checker found nothing to check, or the lessons lost their quotes. */
 #define MIN_REAL_QUOTES 15
+
+/* The real lessons show at least this many shell blocks; fewer means the
+ * shape check found nothing to check. */
+#define MIN_REAL_SHELL_BLOCKS 40
 
 #define PATH_SIZE 4096
 #define SCRIPT_MS 20000
@@ -711,6 +718,80 @@ Test(lessons, a_missing_table_or_a_short_row_fails_and_update_keeps_tables)
     free(now);
 }
 
+/* ---- shell blocks, on scratch trees ------------------------------------- */
+
+Test(lessons, a_prompt_in_a_shell_block_fails)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_file("lessons/01-demo.md",
+             "# Demo\n"                        /* 1 */
+             "```sh\n"                         /* 2 */
+             "make\n"                          /* 3 */
+             "$ bin/echo-server &\n"           /* 4: a prompt */
+             "```\n"                           /* 5 */
+             "```text\n"                       /* 6 */
+             "$ output may show a prompt\n"    /* 7: output, fine */
+             "```\n"                           /* 8 */
+             "~~~ Console\n"                   /* 9 */
+             "  $ ls\n"                        /* 10: indented prompt */
+             "$\n"                             /* 11: a lone "$" */
+             "~~~\n"                           /* 12 */
+             "````md\n"                        /* 13 */
+             "```sh\n"                         /* 14: an example */
+             "$ not a block of this lesson\n"  /* 15 */
+             "```\n"                           /* 16 */
+             "````\n"                          /* 17 */
+             "```bash\n"                       /* 18 */
+             "echo \"$HOME\" $(date) $1\n"     /* 19: fine */
+             "```\n");                         /* 20 */
+    put_file("lessons/README.md", "```shell\n$ make test\n```\n");
+    int rc = run_quotes(&r, scratch, FLAGS("--shape"));
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 4, "four reports:\n%s",
+                 r.err);
+    expect_has(r.err, "lessons/01-demo.md:4: a \"$ \" prompt inside a ```sh "
+                      "block: pasted, it runs a command named \"$\"");
+    expect_has(r.err, "lessons/01-demo.md:10: a \"$ \" prompt inside a "
+                      "```console block");
+    expect_has(r.err, "lessons/01-demo.md:11: a \"$ \" prompt");
+    expect_has(r.err, "lessons/README.md:2: a \"$ \" prompt inside a "
+                      "```shell block");
+    expect_has(r.err, "quotes.sh: 4 shell blocks in 2 files checked: 4 "
+                      "prompts");
+    script_free(&r);
+
+    /* Commands as typed, output apart: the same check passes. */
+    put_file("lessons/01-demo.md",
+             "```sh\nmake\nbin/echo-server &\n```\n"
+             "```text\n$ output may show a prompt\n```\n");
+    put_file("lessons/README.md", "```shell\nmake test\n```\n");
+    rc = run_quotes(&r, scratch, FLAGS("--shape"));
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 2 shell blocks in 2 files checked: no "
+                      "prompts");
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+}
+
+Test(lessons, shape_goes_with_check_and_not_with_update)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_file("lessons/README.md", "```sh\n$ make\n```\n");
+    int rc = run_quotes(&r, scratch, FLAGS("--update", "--shape"));
+    cr_expect_eq(rc, 64, "--update with --shape: exit %d\n%s", rc, r.err);
+    script_free(&r);
+
+    /* --check runs the shape check too (and fails on it alone here). */
+    rc = run_quotes(&r, scratch, FLAGS("--check"));
+    cr_expect_eq(rc, 1, "--check: exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/README.md:2: a \"$ \" prompt");
+    script_free(&r);
+}
+
 /* ---- the real lessons ----------------------------------------------------- */
 
 Test(lessons, every_quote_in_the_lessons_matches_its_source)
@@ -752,6 +833,20 @@ Test(lessons, the_index_links_every_lesson_and_only_existing_files)
     script_free(&r);
 }
 
+Test(lessons, every_shell_block_in_the_lessons_pastes_as_it_is)
+{
+    struct script_run r;
+
+    int rc = run_quotes(&r, SOCKLAB_ROOT, FLAGS("--shape"));
+    cr_expect_eq(rc, 0, "sh tests/scripts/quotes.sh --shape: exit %d\n%s",
+                 rc, r.err);
+    long blocks = summary_count(r.out, "shell block");
+    cr_expect_geq(blocks, MIN_REAL_SHELL_BLOCKS,
+                  "%ld shell blocks checked (expected at least %d):\n%s",
+                  blocks, MIN_REAL_SHELL_BLOCKS, r.out);
+    script_free(&r);
+}
+
 Test(lessons, check_runs_every_part_from_the_default_root)
 {
     struct script_run r;
@@ -764,5 +859,7 @@ Test(lessons, check_runs_every_part_from_the_default_root)
                   r.out);
     cr_expect_geq(summary_count(r.out, "lesson"), 2, "%s", r.out);
     cr_expect_gt(summary_count(r.out, "region"), 0, "%s", r.out);
+    cr_expect_geq(summary_count(r.out, "shell block"), MIN_REAL_SHELL_BLOCKS,
+                  "%s", r.out);
     script_free(&r);
 }

@@ -10,10 +10,12 @@
 #   sh tests/scripts/quotes.sh --quotes     quotes and side-by-side tables
 #   sh tests/scripts/quotes.sh --links      the index and local links
 #   sh tests/scripts/quotes.sh --sources    region markers in the sources
+#   sh tests/scripts/quotes.sh --shape      no "$ " prompt in a shell block
 #   sh tests/scripts/quotes.sh --update     rewrite drifted quotes in place
 #   ... --root DIR                          work on the tree at DIR
 #
-# --quotes, --links and --sources may be combined (--check is all three);
+# --quotes, --links, --sources and --shape may be combined (--check is all
+# four);
 # --update stands alone. --root DIR (or --root=DIR) names the project tree,
 # by default the one this script lives in (two levels up); every path in a
 # marker or a message is relative to it.
@@ -67,6 +69,13 @@
 # spans, not a URL, not #anchor alone; a "#fragment" is dropped) in
 # lessons/*.md names a file that exists, relative to lessons/.
 #
+# Shape (--shape). Every command a lesson shows must paste as it is: a
+# fenced block whose info string is sh, bash, shell, zsh or console (any
+# case; a block inside another fenced block is an example and is skipped)
+# must not hold a line that starts, after blanks, with "$ " or is a lone
+# "$". Pasted, such a line runs a command named "$". Commands go in an sh
+# block as they are typed; what they print goes in a text block.
+#
 # Output: one line on stderr per problem, "lessons/X.md:LINE: ..." (or
 # "FILE:LINE: ..." for a source). A quote is named by its marker's line; a
 # table row by its own line, its number (body rows count from 1), the
@@ -81,6 +90,7 @@
 #   quotes.sh: 57 quotes, 0 tables checked: all match their source
 #   quotes.sh: 6 lessons, 40 local links checked: all linked, all resolve
 #   quotes.sh: 68 regions in 20 source files: markers well-formed
+#   quotes.sh: 120 shell blocks in 7 files checked: no prompts
 #
 # Exit status: 0 all clean (or, for --update, every quote now matches), 1 a
 # problem was found (for --update: a quote could not be rewritten or a table
@@ -91,11 +101,12 @@
 # programs build.
 
 usage() {
-    echo "usage: sh tests/scripts/quotes.sh [--root DIR] --check | --update | [--quotes] [--links] [--sources]"
-    echo "  --check     --quotes, --links and --sources together"
+    echo "usage: sh tests/scripts/quotes.sh [--root DIR] --check | --update | [--quotes] [--links] [--sources] [--shape]"
+    echo "  --check     --quotes, --links, --sources and --shape together"
     echo "  --quotes    quotes and side-by-side tables in lessons/*.md against their source"
     echo "  --links     lessons/README.md links every lesson; local links resolve"
     echo "  --sources   region markers in server/ client/ common/ libuv/ are well-formed"
+    echo "  --shape     no \"\$ \" prompt inside a shell code block of a lesson"
     echo "  --update    rewrite every drifted quoted block from the source"
     echo "  --root DIR  check the tree at DIR (default: this script's project)"
 }
@@ -109,14 +120,16 @@ bad_usage() {
 do_quotes=0
 do_links=0
 do_sources=0
+do_shape=0
 do_update=0
 root=
 while [ $# -gt 0 ]; do
     case $1 in
-    --check) do_quotes=1 do_links=1 do_sources=1 ;;
+    --check) do_quotes=1 do_links=1 do_sources=1 do_shape=1 ;;
     --quotes) do_quotes=1 ;;
     --links) do_links=1 ;;
     --sources) do_sources=1 ;;
+    --shape) do_shape=1 ;;
     --update) do_update=1 ;;
     --root)
         [ $# -ge 2 ] && [ -n "$2" ] || bad_usage "--root needs a directory"
@@ -133,10 +146,10 @@ while [ $# -gt 0 ]; do
     shift
 done
 if [ "$do_update" -eq 1 ]; then
-    [ $((do_quotes + do_links + do_sources)) -eq 0 ] ||
+    [ $((do_quotes + do_links + do_sources + do_shape)) -eq 0 ] ||
         bad_usage "--update goes alone (with --root at most)"
-elif [ $((do_quotes + do_links + do_sources)) -eq 0 ]; then
-    bad_usage "say what to do: --check, --update, --quotes, --links or --sources"
+elif [ $((do_quotes + do_links + do_sources + do_shape)) -eq 0 ]; then
+    bad_usage "say what to do: --check, --update, --quotes, --links, --sources or --shape"
 fi
 
 # Work from the project root, so the paths in the markers resolve however
@@ -149,7 +162,7 @@ cd -- "$root" 2>/dev/null || {
     exit 66
 }
 
-if [ $((do_update + do_quotes + do_links)) -gt 0 ]; then
+if [ $((do_update + do_quotes + do_links + do_shape)) -gt 0 ]; then
     set -- lessons/*.md
     if [ ! -e "$1" ]; then
         echo "quotes.sh: no lessons/*.md under $root" >&2
@@ -755,6 +768,51 @@ END {
 }
 '
 
+# ---- job: shell blocks in the lessons (one lessons/*.md per input line) ---
+# Problems go to stderr; stdout gets "SHAPE lessons blocks prompts problems".
+shape_job='
+{
+    file = $0
+    nlessons++
+    ln = 0
+    depth = 0     # 0 outside a fence, 1 inside one
+    shell = 0
+    while ((got = (getline text < file)) > 0) {
+        ln++
+        if (depth) {
+            if (fence_close(text)) {
+                depth = 0
+                continue
+            }
+            if (shell && (text ~ /^[ \t]*\$ / || text ~ /^[ \t]*\$[ \t\r]*$/)) {
+                prompts++
+                say(file ":" ln ": a \"$ \" prompt inside a ```" info " block: pasted, it runs a command named \"$\"; put the command in an sh block as it is typed, and its output in a text block")
+            }
+            continue
+        }
+        if (fence_open(text)) {
+            depth = 1
+            info = text
+            sub(/^[ \t]*[`~]+[ \t]*/, "", info)
+            sub(/[ \t{].*/, "", info)
+            info = tolower(info)
+            shell = info == "sh" || info == "bash" || info == "shell" || info == "zsh" || info == "console"
+            blocks += shell
+        }
+    }
+    close(file)
+    if (got < 0) {
+        problems++
+        say(file ": cannot read it")
+    }
+}
+
+END {
+    close("cat 1>&2")
+    print "SHAPE", nlessons + 0, blocks + 0, prompts + 0, problems + 0
+}
+'
+
 # plural N WORD: "1 quote", "2 quotes".
 plural() {
     if [ "$1" -eq 1 ]; then echo "$1 $2"; else echo "$1 ${2}s"; fi
@@ -875,6 +933,26 @@ if [ "$do_sources" -eq 1 ]; then
         echo "quotes.sh: $counted: markers well-formed"
     else
         echo "quotes.sh: $counted: $(plural "$4" "bad marker")" >&2
+        status=1
+    fi
+fi
+
+# ---- shell blocks in the lessons ---------------------------------------------
+if [ "$do_shape" -eq 1 ]; then
+    result=$(printf '%s\n' lessons/*.md | awk "$functions$shape_job") || {
+        echo "quotes.sh: awk failed on the shell blocks of lessons/*.md" >&2
+        exit 70
+    }
+    set -- $result
+    if [ "${1:-}" != SHAPE ] || [ $# -ne 5 ]; then
+        echo "quotes.sh: unexpected output from awk on the shell blocks" >&2
+        exit 70
+    fi
+    counted="$(plural "$3" "shell block") in $(plural "$2" file) checked"
+    if [ $(($4 + $5)) -eq 0 ]; then
+        echo "quotes.sh: $counted: no prompts"
+    else
+        echo "quotes.sh: $counted: $(plural "$4" prompt)$([ "$5" -eq 0 ] || echo ", $(plural "$5" problem)")" >&2
         status=1
     fi
 fi
