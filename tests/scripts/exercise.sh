@@ -132,7 +132,7 @@ list() {
                 state="$passed of $total checks pass"
             fi
         fi
-        printf '  %-2s %-52s %s\n' "$n" "$title" "$state"
+        printf '  %-2s %-28s %s\n' "$n" "$title" "$state"
     done
     say ""
     say "Your copies: $EXERCISE_WORK/NN-name/ (to start one again, delete it)."
@@ -216,8 +216,9 @@ if ! build "$copy" "$bin"; then
     echo "$sum build 0" >"$work/.result"
     exit 1
 fi
+case $bin in /*) abs=$bin ;; *) abs=$root/$bin ;; esac
 log=$(mktemp) || exit 70
-check "$n" "$root/$bin" "$log"
+check "$n" "$abs" "$log"
 rc=$?
 passed=$(grep -c '^  pass  ' "$log")
 total=$(grep -c -E '^  (pass|FAIL|skip)  ' "$log")
@@ -227,5 +228,5 @@ if [ "$rc" -eq 0 ] || [ "$rc" -eq 1 ]; then
     # Skipped checks (this machine cannot run them) count as passed here.
     echo "$sum $((passed + skipped)) $total" >"$work/.result"
 fi
-[ "$rc" -eq 0 ] && say "Exercise $n done: build/exercises/$slug is yours to run."
+[ "$rc" -eq 0 ] && say "Exercise $n done: $bin is yours to run."
 exit "$rc"
