@@ -226,8 +226,8 @@ static int connect_and_echo(const char *host, uint16_t port, const char *msg,
             say(o, "%s sent \"%.*s\" and got different bytes back", what,
                 (int)strcspn(msg, "\n"), msg);
         else
-            say(o, "%s sent %zu bytes and got %zu back within %d s", what, n,
-                got, ECHO_MS / 1000);
+            say(o, "%s sent %zu bytes and got %zu back (%s)", what, n, got,
+                harness_error());
         close(fd);
         return -1;
     }
@@ -303,6 +303,20 @@ static int wait_children_at_most(pid_t pid, int most, int timeout_ms)
     return n;
 }
 
+/* Has the server ended? A server that has just failed a client may be on
+ * its way out, so wait (bounded) until it is either asleep - alive, and
+ * waiting for something - or gone. */
+static int server_gone(struct server *srv)
+{
+    long long end = now_ms() + 1000;
+    while (server_alive(srv)) {
+        if (state_of(srv->pid) == 'S' || now_ms() >= end)
+            return 0;
+        nap_ms(2);
+    }
+    return 1;
+}
+
 /* How a server that is gone ended, for a message (it is reaped, if it was
  * not yet), with the first line it wrote on stderr. */
 static const char *ended_how(struct server *srv, char *buf, size_t size)
@@ -318,6 +332,17 @@ static const char *ended_how(struct server *srv, char *buf, size_t size)
              first_line(err, said, sizeof said));
     free(err);
     return buf;
+}
+
+/* After a failed exchange: if the server has ended meanwhile, say so too. */
+static void note_if_gone(struct server *srv, struct outcome *o)
+{
+    char how[320];
+    if (!server_gone(srv))
+        return;
+    size_t len = strlen(o->why);
+    snprintf(o->why + len, sizeof o->why - len, "; the server has ended (%s)",
+             ended_how(srv, how, sizeof how));
 }
 
 /* ---- running a client to its end, and noticing when it hangs ------------ */
@@ -666,7 +691,7 @@ static int c1_echo(const char *prog, struct outcome *o)
         return 0;
     int fd = connect_and_echo(srv.host, srv.port, "hello, listener\n",
                               "a client", o);
-    if (fd < 0 && !server_alive(&srv))
+    if (fd < 0 && server_gone(&srv))
         say(o, "the server ended right after its ready line (%s), so "
             "nobody accepted the client", ended_how(&srv, how, sizeof how));
     if (fd >= 0)
@@ -691,6 +716,7 @@ static int c1_in_turn(const char *prog, struct outcome *o)
                 snprintf(o->why + len, sizeof o->why - len,
                          ", after client %d had been served and left", i - 1);
             }
+            note_if_gone(&srv, o);
             server_release(&srv);
             return 0;
         }
@@ -711,6 +737,7 @@ static int c1_fds(const char *prog, struct outcome *o)
         snprintf(msg, sizeof msg, "client %d\n", i);
         int fd = connect_and_echo(srv.host, srv.port, msg, "a client", o);
         if (fd < 0) {
+            note_if_gone(&srv, o);
             server_release(&srv);
             return 0;
         }
@@ -742,6 +769,7 @@ static int c1_restart(const char *prog, struct outcome *o)
     int fd = connect_and_echo(srv.host, srv.port, "before the restart\n",
                               "a client", o);
     if (fd < 0) {
+        note_if_gone(&srv, o);
         server_release(&srv);
         return 0;
     }
@@ -781,6 +809,8 @@ static int c1_ipv6(const char *prog, struct outcome *o)
                               "a client of [::1]", o);
     if (fd >= 0)
         close(fd);
+    else
+        note_if_gone(&srv, o);
     server_release(&srv);
     return fd >= 0;
 }
@@ -1245,6 +1275,8 @@ static int c4_echo(const char *prog, struct outcome *o)
                               "a client", o);
     if (fd >= 0)
         close(fd);
+    else
+        note_if_gone(&srv, o);
     server_release(&srv);
     return fd >= 0;
 }
@@ -1296,7 +1328,7 @@ static int c4_zombies(const char *prog, struct outcome *o)
         int fd = connect_and_echo(srv.host, srv.port, "short visit\n",
                                   "a client", o);
         if (fd < 0) {
-            if (!server_alive(&srv))
+            if (server_gone(&srv))
                 blame_death(&srv, o, "while 20 clients came and went");
             server_release(&srv);
             return 0;
@@ -1353,7 +1385,7 @@ static int c4_eintr(const char *prog, struct outcome *o)
                                                "the second\n",
                                                "a second client", o)
                             : -1;
-    if (fd < 0 && !server_alive(&srv))
+    if (fd < 0 && server_gone(&srv))
         blame_death(&srv, o, "when its first child exited");
     if (fd >= 0)
         close(fd);
@@ -1418,7 +1450,7 @@ static int c4_burst(const char *prog, struct outcome *o)
     int fd = connect_and_echo(srv.host, srv.port, "anyone there?\n",
                               "a new client", o);
     if (fd < 0) {
-        if (!server_alive(&srv))
+        if (server_gone(&srv))
             blame_death(&srv, o, "after ten children exited at once");
         else {
             size_t len = strlen(o->why);
@@ -1483,6 +1515,8 @@ static int c5_line(const char *prog, struct outcome *o)
                               "a client", o);
     if (fd >= 0)
         close(fd);
+    else
+        note_if_gone(&srv, o);
     server_release(&srv);
     return fd >= 0;
 }
@@ -1508,6 +1542,30 @@ static int bulk_verdict(int n, size_t size, const size_t *got,
         return 0;
     }
     return 1;
+}
+
+/* Bytes received on the IPv4 TCP connection from 127.0.0.1:remote to
+ * local port `local` that its owner has not read yet (rx_queue in
+ * /proc/net/tcp); -1 when there is no such connection. */
+static long unread_bytes(uint16_t local, uint16_t remote)
+{
+    char line[512];
+    long unread = -1;
+    FILE *f = fopen("/proc/net/tcp", "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned lport, rport, st;
+        unsigned long tx, rx;
+        if (sscanf(line, " %*d: %*8s:%x %*8s:%x %x %lx:%lx", &lport, &rport,
+                   &st, &tx, &rx) == 5 &&
+            lport == local && rport == remote) {
+            unread = (long)rx;
+            break;
+        }
+    }
+    fclose(f);
+    return unread;
 }
 
 /* The kernel's largest send buffer (net.ipv4.tcp_wmem, third field), or 4
@@ -1592,15 +1650,14 @@ static int c5_stalled(const char *prog, struct outcome *o)
         return 0;
     }
     fill_random(data, size, 5);
-    /* All of it, or until the server stops reading (nothing goes out for
-     * STOPPED_MS): a server stuck writing to this client stops reading it,
-     * and so does one that applies backpressure. */
+    /* All of it, or as much as goes until nothing has moved for
+     * STOPPED_MS (a server that applies backpressure stops reading). */
     size_t sent = 0;
     long long end = now_ms() + 10000, moved = now_ms();
     fcntl(lazy, F_SETFL, O_NONBLOCK);
     while (sent < size && now_ms() < end && now_ms() - moved < STOPPED_MS) {
         struct pollfd p = {.fd = lazy, .events = POLLOUT, .revents = 0};
-        if (poll(&p, 1, STOPPED_MS) != 1)
+        if (poll(&p, 1, 50) != 1)
             continue;
         ssize_t w = write(lazy, data + sent, size - sent);
         if (w > 0) {
@@ -1609,6 +1666,31 @@ static int c5_stalled(const char *prog, struct outcome *o)
         } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
             break;
         }
+    }
+    /* Much of it may still wait, unread, in the server's receive buffer:
+     * wait until the server has read it all, or has stopped reading - its
+     * unread count still for STOPPED_MS while it sleeps (backpressure, or
+     * a blocking write) or spins (a write retried in a loop). A server
+     * only slow to get the CPU on a busy machine is neither. */
+    struct sockaddr_in mine;
+    socklen_t mine_len = sizeof mine;
+    getsockname(lazy, (struct sockaddr *)&mine, &mine_len);
+    long hz = sysconf(_SC_CLK_TCK), last = -1, cpu = 0;
+    for (long long since = now_ms(); now_ms() < end; nap_ms(10)) {
+        long unread = unread_bytes(srv.port, ntohs(mine.sin_port));
+        if (unread <= 0)
+            break;  /* all read (or the connection is gone) */
+        if (unread != last) {
+            last = unread;
+            since = now_ms();
+            cpu = cpu_ticks(srv.pid);
+            continue;
+        }
+        long long still = now_ms() - since;
+        long spun_ms = (cpu_ticks(srv.pid) - cpu) * 1000 / (hz > 0 ? hz : 100);
+        if (still >= STOPPED_MS &&
+            (state_of(srv.pid) == 'S' || spun_ms * 2 >= still))
+            break;
     }
     free(data);
 

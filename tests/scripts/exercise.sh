@@ -27,9 +27,10 @@
 # (build/libsocklab.a), EXERCISE_CHECK (build/exercises/exercise-check),
 # EXERCISE_WORK (work/exercises), EXERCISE_BUILD (build/exercises).
 #
-# POSIX sh, and cksum, cp, sed, tee: it runs wherever the programs build.
+# POSIX sh, and cksum, cp, grep, mktemp, sed, tee: it runs wherever the
+# programs build.
 
-root=$(CDPATH= cd -- "$(dirname -- "$0")/../.." && pwd) || exit 66
+root=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd) || exit 66
 cd -- "$root" || exit 66
 
 : "${CC:=cc}"
@@ -56,12 +57,23 @@ need_checker() {
         fail 66 "no $EXERCISE_LIB: build it with make (make exercise does)"
 }
 
+# Digits without their leading zeros ("03" -> "3", "0" -> "0").
+number() {
+    v=$1
+    while [ "${v#0}" != "$v" ] && [ -n "${v#0}" ]; do
+        v=${v#0}
+    done
+    printf '%s\n' "$v"
+}
+
 # The exercise directory for a number ("3" or "03"), or nothing.
 exercise_dir() {
     case $1 in
     '' | *[!0-9]*) return 1 ;;
     esac
-    n=$(printf '%02d' "$(expr "$1" + 0)")
+    v=$(number "$1")
+    [ ${#v} -le 2 ] || return 1
+    n=$(printf '%02d' "$v")
     for d in lessons/exercises/"$n"-*/; do
         [ -d "$d" ] && {
             printf '%s\n' "${d%/}"
@@ -111,7 +123,7 @@ list() {
         d=${d%/}
         [ -d "$d" ] || continue
         slug=${d##*/}
-        n=$(expr "${slug%%-*}" + 0)
+        n=$(number "${slug%%-*}")
         title=$(sed -n '1s/^# *Exercise [0-9]* · //p' "$d/README.md" 2>/dev/null)
         src=$(start_file "$d") || continue
         copy=$EXERCISE_WORK/$slug/${src##*/}
@@ -173,7 +185,7 @@ fi
 dir=$(exercise_dir "$1") ||
     fail 64 "no exercise '$1': make exercise (with no number) lists them"
 slug=${dir##*/}
-n=$(expr "${slug%%-*}" + 0)
+n=$(number "${slug%%-*}")
 start=$(start_file "$dir") || fail 66 "$dir has no single starting .c file"
 need_checker
 
@@ -198,7 +210,9 @@ fi
 work=$EXERCISE_WORK/$slug
 copy=$work/${start##*/}
 if [ ! -f "$copy" ]; then
-    mkdir -p "$work" && cp "$start" "$copy" || fail 73 "cannot copy $start to $copy"
+    if ! mkdir -p "$work" || ! cp "$start" "$copy"; then
+        fail 73 "cannot copy $start to $copy"
+    fi
     sum_of "$start" >"$work/.start"
     say "Copied $start to $copy: edit that copy,"
     say "then run make exercise $n again. (Delete it to start over.)"

@@ -51,7 +51,9 @@ static void echo(int fd)
             continue;  /* the loop's test decides: stop, or read again */
         if (n <= 0)
             return;
-        if (write_all(fd, buf, (size_t)n) < 0)
+        int rc = write_all(fd, buf, (size_t)n);  /* however many writes */
+        trace(rc == 0 ? n : -1, NULL, "uv_write", "write(%d, %zd)", fd, n);
+        if (rc < 0)
             return;
     }
 }

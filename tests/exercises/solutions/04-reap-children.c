@@ -84,9 +84,12 @@ static _Noreturn void serve_in_child(int listen_fd, int fd)
     close(listen_fd);
     while ((n = read_some(fd, buf, sizeof buf)) > 0) {
         trace_read(n, fd, "echo_read");
-        if (write_all(fd, buf, (size_t)n) < 0)
+        int rc = write_all(fd, buf, (size_t)n);
+        trace(rc == 0 ? n : -1, NULL, "uv_write", "write(%d, %zd)", fd, n);
+        if (rc < 0)
             break;
     }
+    trace_read(n, fd, "echo_read");
     int rc = close(fd);
     trace(rc, NULL, NULL, "close(%d)", fd);
     /* _exit, not exit: the parent's stdio buffers were copied at fork and
