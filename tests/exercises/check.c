@@ -1430,8 +1430,8 @@ static int c4_burst(const char *prog, struct outcome *o)
     }
     if (left > 1) {
         int zombies = zombies_of(srv.pid, NULL);
-        say(o, "ten children exited while the server was stopped, so it "
-            "got one SIGCHLD for all ten; 3 s later %d of them are still "
+        say(o, "ten children exited while the server was stopped, so their "
+            "ten SIGCHLDs arrived as one; 3 s later %d of them are still "
             "zombies", zombies < 0 ? left - 1 : zombies);
         goto out;
     }
