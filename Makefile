@@ -184,6 +184,11 @@ $(EXERCISE_CHECK): $(BUILD)/tests/exercises/check.o $(BUILD)/tests/harness.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(TEST_BIN): | $(EXERCISE_CHECK)  # the suite runs it (order-only: not linked in)
+# The suite builds exercises the way this build does: its directory,
+# compiler and flags (a sanitized build included).
+$(BUILD)/tests/test_exercises.o: CPPFLAGS += \
+	-DSOCKLAB_BUILD='"$(CURDIR)/$(BUILD)"' -DSOCKLAB_CC='"$(CC)"' \
+	-DSOCKLAB_CFLAGS='"$(CFLAGS)"'
 
 ifeq ($(firstword $(MAKECMDGOALS)),exercise)
 EXERCISE_ARGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))

@@ -11,7 +11,7 @@
  * exercise needs, and the lesson sections its hints name.
  *
  * Everything goes through tests/scripts/exercise.sh and
- * build/exercises/exercise-check, as `make exercise` does: the checks
+ * BUILD/exercises/exercise-check, as `make exercise` does: the checks
  * themselves start servers on port 0, on loopback, and bound every wait.
  * Each test builds into a mkdtemp directory of its own, removed after it.
  */
@@ -31,6 +31,18 @@
 
 #ifndef SOCKLAB_ROOT
 #error "SOCKLAB_ROOT must name the checkout (the Makefile defines it)"
+#endif
+
+/* Where this build keeps its objects, and how it compiles: the Makefile
+ * says, so that a sanitized build checks sanitized exercises. */
+#ifndef SOCKLAB_BUILD
+#define SOCKLAB_BUILD SOCKLAB_ROOT "/build"
+#endif
+#ifndef SOCKLAB_CC
+#define SOCKLAB_CC "cc"
+#endif
+#ifndef SOCKLAB_CFLAGS
+#define SOCKLAB_CFLAGS "-O2 -g"
 #endif
 
 #define PATH_SIZE 4096
@@ -216,6 +228,16 @@ static void start_file(const struct exercise *e, char *out, size_t size)
 
 /* ---- running the runner and the checker --------------------------------- */
 
+/* The environment exercise.sh builds with: this build's compiler, flags
+ * (plus -Werror when strict), library and checker. */
+static void build_env(int strict)
+{
+    setenv("CC", SOCKLAB_CC, 1);
+    setenv("CFLAGS", strict ? SOCKLAB_CFLAGS " -Werror" : SOCKLAB_CFLAGS, 1);
+    setenv("EXERCISE_LIB", SOCKLAB_BUILD "/libsocklab.a", 1);
+    setenv("EXERCISE_CHECK", SOCKLAB_BUILD "/exercises/exercise-check", 1);
+}
+
 /* sh tests/scripts/exercise.sh ARGS..., with -Werror: a starting file or a
  * solution that warns fails here before a learner sees the warning. */
 static void runner(const char *const args[], struct run_result *r)
@@ -228,7 +250,7 @@ static void runner(const char *const args[], struct run_result *r)
     for (int i = 0; args[i] != NULL && n < 15; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    setenv("CFLAGS", "-O2 -g -Werror", 1);
+    build_env(1);
     cr_assert_eq(run_program("/bin/sh", argv, NULL, 0, RUN_MS, r), 0, "%s",
                  harness_error());
 }
@@ -249,8 +271,8 @@ static void run_file(const struct exercise *e, const char *file, int check,
 static void checker(const char *const args[], struct run_result *r)
 {
     char path[PATH_SIZE];
-    path_of(path, sizeof path, "%s/%s", SOCKLAB_ROOT,
-            "build/exercises/exercise-check");
+    path_of(path, sizeof path, "%s/%s", SOCKLAB_BUILD,
+            "exercises/exercise-check");
     cr_assert(access(path, X_OK) == 0, "no %s: build it with make", path);
     cr_assert_eq(run_program(path, args, NULL, 0, RUN_MS, r), 0, "%s",
                  harness_error());
@@ -487,7 +509,7 @@ ParameterizedTest(struct mistake_index *m, exercises,
     free(broken);
     /* -Werror is left to the starting files and references: a mistake may
      * well warn (an unused variable), as a learner's would. */
-    setenv("CFLAGS", "-O2 -g", 1);
+    build_env(0);
     snprintf(number, sizeof number, "%d", e->number);
     char script[PATH_SIZE];
     path_of(script, sizeof script, "%s/%s", SOCKLAB_ROOT,
