@@ -159,6 +159,8 @@ static int write_pending(struct server *s, size_t i)
     int fd = s->fds[i].fd;
     size_t waiting = c->out_end - c->out_start;
 
+    if (waiting == 0)
+        return 0;  /* nothing waits (and c->out may still be NULL) */
     ssize_t w = write(fd, c->out + c->out_start, waiting);
     trace_write(w, fd, waiting);
     if (w < 0)
