@@ -179,7 +179,8 @@ static char *read_text(const char *path)
         return NULL;
     size_t cap = 8192, len = 0, got;
     char *text = malloc(cap);
-    while (text != NULL && (got = fread(text + len, 1, cap - len - 1, f)) > 0) {
+    while (text != NULL &&
+           (got = fread(text + len, 1, cap - len - 1, f)) > 0) {
         len += got;
         if (cap - len < 2) {
             char *more = realloc(text, cap * 2);
@@ -229,11 +230,13 @@ static void start_file(const struct exercise *e, char *out, size_t size)
 /* ---- running the runner and the checker --------------------------------- */
 
 /* The environment exercise.sh builds with: this build's compiler, flags
- * (plus -Werror when strict), library and checker. */
+ * (with warnings as errors when strict, never when not, whatever the build
+ * itself was given), library and checker. */
 static void build_env(int strict)
 {
     setenv("CC", SOCKLAB_CC, 1);
-    setenv("CFLAGS", strict ? SOCKLAB_CFLAGS " -Werror" : SOCKLAB_CFLAGS, 1);
+    setenv("CFLAGS", strict ? SOCKLAB_CFLAGS " -Werror"
+                            : SOCKLAB_CFLAGS " -Wno-error", 1);
     setenv("EXERCISE_LIB", SOCKLAB_BUILD "/libsocklab.a", 1);
     setenv("EXERCISE_CHECK", SOCKLAB_BUILD "/exercises/exercise-check", 1);
 }
@@ -805,7 +808,8 @@ Test(exercises, the_work_folder_is_ignored_by_git)
     path_of(path, sizeof path, "%s/%s", SOCKLAB_ROOT, ".gitignore");
     char *text = read_text(path);
     cr_assert_not_null(text);
-    cr_expect(strstr(text, "\n/work/\n") != NULL || strncmp(text, "/work/\n", 7) == 0,
+    cr_expect(strstr(text, "\n/work/\n") != NULL ||
+                  strncmp(text, "/work/\n", 7) == 0,
               ".gitignore does not ignore /work/, where make exercise puts "
               "the learner's copies");
     free(text);

@@ -50,7 +50,7 @@
 #define STOPPED_MS 500 /* a server that took no byte for this long has
                           stopped reading that client */
 
-/* ---- lessons the hints point at -------------------------------------------- */
+/* ---- lessons the hints point at ----------------------------------------- */
 
 /* A lesson file (its final name in the renumbered track) and a heading in
  * it, as printed without backticks. A heading of NULL names the lesson. */
@@ -66,21 +66,27 @@ struct cite {
 #define L05 "lessons/05-poll-event-loop.md"
 #define L07 "lessons/07-udp.md"
 
-static const struct cite AT_SOCKET = {L01, "socket: a descriptor, nothing more"};
-static const struct cite AT_REUSE = {L01, "SO_REUSEADDR: restart without waiting a minute"};
-static const struct cite AT_ACCEPT = {L01, "accept: one connection, one new descriptor"};
+static const struct cite AT_SOCKET = {
+    L01, "socket: a descriptor, nothing more"};
+static const struct cite AT_REUSE = {
+    L01, "SO_REUSEADDR: restart without waiting a minute"};
+static const struct cite AT_ACCEPT = {
+    L01, "accept: one connection, one new descriptor"};
 static const struct cite AT_CLOSE = {L01, "Step 7 · close"};
 static const struct cite AT_SHUTDOWN = {L02, "shutdown(SHUT_WR), then close"};
 static const struct cite AT_BYTES = {L03, NULL};
-static const struct cite AT_FORK = {L04, "fork: the child gets a copy of everything"};
+static const struct cite AT_FORK = {
+    L04, "fork: the child gets a copy of everything"};
 static const struct cite AT_ZOMBIES = {L04, "Zombies and SIGCHLD"};
 static const struct cite AT_EINTR = {L04, "EINTR: why accept returns early"};
 static const struct cite AT_NONBLOCK = {L05, "Sockets that never block"};
-static const struct cite AT_PARTIAL = {L05, "Partial writes and the bytes that wait"};
-static const struct cite AT_RETRY = {L07, "A client that cannot tell \"slow\" from \"gone\""};
+static const struct cite AT_PARTIAL = {
+    L05, "Partial writes and the bytes that wait"};
+static const struct cite AT_RETRY = {
+    L07, "A client that cannot tell \"slow\" from \"gone\""};
 static const struct cite AT_LATE = {L07, "A datagram lost, and its echo late"};
 
-/* ---- checks and their outcome ---------------------------------------------- */
+/* ---- checks and their outcome ------------------------------------------- */
 
 /* What one check found. why says what happened, in a sentence; a check may
  * replace its usual hint (and lesson) when it knows more precisely what went
@@ -122,7 +128,7 @@ struct exercise {
     size_t count;
 };
 
-/* ---- small helpers -------------------------------------------------------------- */
+/* ---- small helpers ------------------------------------------------------ */
 
 static const char *port_text(uint16_t port, char *buf, size_t size)
 {
@@ -535,7 +541,7 @@ static int run_watched(const char *prog, const char *const args[],
     return 0;
 }
 
-/* ---- full-duplex bulk clients (exercise 5) ------------------------------- */
+/* ---- full-duplex bulk clients (exercise 5) ------------------------------ */
 
 /* n connections to 127.0.0.1:port, each with a receive buffer of rcvbuf
  * bytes (set before connect, so that the window it offers is small: the

@@ -31,8 +31,8 @@
 
 static const char usage[] =
     "usage: byte-order [-h] ADDR PORT\n"
-    "  Exercise 3: fill a struct sockaddr_in by hand, show its bytes, read it\n"
-    "  back, and send one UDP datagram to it.\n"
+    "  Exercise 3: fill a struct sockaddr_in by hand, show its bytes,\n"
+    "  read it back, and send one UDP datagram to it.\n"
     "  ADDR  an IPv4 address in dotted decimal, e.g. 127.0.0.1\n"
     "  PORT  0-65535\n";
 

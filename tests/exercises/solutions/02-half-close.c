@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 {
     struct endpoint_args args;
     static char out[CHUNK], back[CHUNK];
-    size_t out_len = 0;   /* input read, not all sent yet: out[sent..out_len) */
+    size_t out_len = 0;   /* input read; out[sent..out_len) is not sent yet */
     size_t sent = 0;
     int input_done = 0;   /* read(0) returned 0 */
 
