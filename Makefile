@@ -318,6 +318,41 @@ else
 	@echo "libuv not found: $(DIAGRAM_IMG)/diagram-libuv.svg left as it was"
 endif
 
+# ---- exercises (lessons/exercises/) ------------------------------------------
+#   make exercise      list them, and how far you are
+#   make exercise N    copy N's starting file to work/exercises/ (the first
+#                      time), build your copy, and run N's checks on it
+# The checks (tests/exercises/check.c + tests/harness.c) need no Criterion;
+# the suite runs them too, on each starting file and reference solution.
+EXERCISE_CHECK := $(BUILD)/exercises/exercise-check
+
+$(EXERCISE_CHECK): $(BUILD)/tests/exercises/check.o $(BUILD)/tests/harness.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(TEST_BIN): | $(EXERCISE_CHECK)  # the suite runs it (order-only: not linked in)
+# The suite builds exercises the way this build does: its directory,
+# compiler and flags (a sanitized build included).
+$(BUILD)/tests/test_exercises.o: CPPFLAGS += \
+	-DSOCKLAB_BUILD='"$(CURDIR)/$(BUILD)"' -DSOCKLAB_CC='"$(CC)"' \
+	-DSOCKLAB_CFLAGS='"$(CFLAGS)"'
+
+ifeq ($(firstword $(MAKECMDGOALS)),exercise)
+EXERCISE_ARGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+ifneq ($(EXERCISE_ARGS),)
+.PHONY: $(EXERCISE_ARGS)
+$(EXERCISE_ARGS):
+	@:
+endif
+endif
+
+.PHONY: exercise
+exercise:
+	@$(MAKE) --no-print-directory -s core $(COMMON_LIB) $(EXERCISE_CHECK)
+	@CC='$(CC)' CFLAGS='$(CFLAGS)' LDFLAGS='$(LDFLAGS)' LDLIBS='$(LDLIBS)' \
+	  EXERCISE_WARN='$(WARN)' EXERCISE_CPPFLAGS='$(CPPFLAGS)' \
+	  EXERCISE_LIB='$(COMMON_LIB)' EXERCISE_CHECK='$(EXERCISE_CHECK)' \
+	  sh tests/scripts/exercise.sh $(EXERCISE_ARGS)
+
 # ---- housekeeping ----------------------------------------------------------
 clean:
 	rm -rf $(BIN) $(BUILD)
