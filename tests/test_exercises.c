@@ -446,9 +446,13 @@ static const struct mistake MISTAKES[] = {
     {3, "SIGCHLD ignored", "    sa.sa_handler = on_sigchld;",
      "    sa.sa_handler = SIG_IGN;\n    (void)on_sigchld;",
      "SIGCHLD is caught"},
-    {4, "new bytes written ahead of waiting ones",
-     "    if (c->out_start == c->out_end) {\n        ssize_t w",
-     "    if (1) {\n        ssize_t w", "8 MiB or more to a slow reader"},
+    /* (Writing new bytes ahead of waiting ones is a mistake too, but it
+     * shows only when a read lands while bytes wait and the socket has
+     * room again, which a run may or may not do: a check of it could pass
+     * by luck, so it is not listed.) */
+    {4, "the part write did not take thrown away",
+     "    if (taken < (size_t)n)\n        queue_output(",
+     "    if (0)\n        queue_output(", "8 MiB or more to a slow reader"},
     {4, "POLLOUT asked for always",
      "(c->out_start < c->out_end ? POLLOUT : 0)", "POLLOUT",
      "an idle client costs no CPU"},
@@ -527,11 +531,22 @@ ParameterizedTest(struct mistake_index *m, exercises,
 
     path_of(bin, sizeof bin, "%s/%s", scratch, e->slug);
     const char *const args[] = {number, bin, k->check, NULL};
-    checker(args, &r);
     snprintf(head, sizeof head, "  FAIL  %s: ", k->check);
-    cr_expect(exited_with(&r.exit, 1) &&
-                  line_starting((const char *)r.out, head) != NULL,
-              "exercise %d with %s: check '%s' did not fail (%s):\n%s",
+    /* Some mistakes lose bytes only when the scheduler lets a write come
+     * up short, which most runs do and a few do not: the check must catch
+     * the mistake within three runs (a correct program passes every one,
+     * as each_reference_solution_passes shows). */
+    int caught = 0;
+    for (int attempt = 0; attempt < 3 && !caught; attempt++) {
+        if (attempt > 0)
+            run_result_free(&r);
+        checker(args, &r);
+        caught = exited_with(&r.exit, 1) &&
+                 line_starting((const char *)r.out, head) != NULL;
+    }
+    cr_expect(caught,
+              "exercise %d with %s: check '%s' did not fail in 3 runs "
+              "(%s):\n%s",
               e->number, k->what, k->check,
               describe_exit(&r.exit, how, sizeof how), r.out);
     run_result_free(&r);
