@@ -10,6 +10,8 @@
 #   make diagrams   regenerate the diagrams the lessons show (lessons/img/)
 #   make memcheck   valgrind over a real session of every server and client
 #   make quotes     refresh the code quoted in lessons/ from the sources
+#   make transcripts  run the examples the lessons mark and write their output
+#                   into the lessons (root: each runs in a network namespace)
 #   make test SANITIZE=1   the same suite, every program and the tests built
 #                   with clang's AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       libFuzzer over the parsers, FUZZ_SECONDS (10) each
@@ -69,7 +71,7 @@ else
 ALL_BINS  := $(CORE_BINS)
 endif
 
-.PHONY: all core uv-note test test-deps fuzz lint demo bench compare diagram diagrams memcheck quotes clean install
+.PHONY: all core uv-note test test-deps fuzz lint demo bench compare diagram diagrams memcheck quotes transcripts clean install
 .DEFAULT_GOAL := all
 
 all: $(ALL_BINS) uv-note
@@ -295,6 +297,11 @@ memcheck: all
 
 quotes:
 	@sh tests/scripts/quotes.sh --update
+
+# Run the examples the lessons mark (<!-- run: NAME -->), each in a network
+# namespace of its own (root), and write what they print into the lessons.
+transcripts: all
+	@sh tests/scripts/quotes.sh --update-transcripts
 
 compare: all
 	@sh tests/scripts/compare.sh $(if $(STRACE),--strace)

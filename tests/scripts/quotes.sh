@@ -2,9 +2,11 @@
 # quotes.sh - the one checker that keeps lessons/ true to the sources.
 #
 # This script is the only parser of quote markers, side-by-side tables,
-# region markers and lesson links: tests/test_lessons.c runs it (on the real
+# region markers, lesson links and run markers (the examples whose output a
+# lesson shows): tests/test_lessons.c runs it (on the real
 # tree and on small scratch trees) instead of re-implementing it, and
-# `make quotes` runs it with --update.
+# `make quotes` runs it with --update, `make transcripts` with
+# --update-transcripts.
 #
 #   sh tests/scripts/quotes.sh --check      all of the checks below
 #   sh tests/scripts/quotes.sh --quotes     quotes and side-by-side tables
@@ -12,11 +14,13 @@
 #   sh tests/scripts/quotes.sh --sources    region markers in the sources
 #   sh tests/scripts/quotes.sh --shape      no "$ " prompt in a shell block
 #   sh tests/scripts/quotes.sh --update     rewrite drifted quotes in place
+#   sh tests/scripts/quotes.sh --transcripts        run the marked examples
+#   sh tests/scripts/quotes.sh --update-transcripts rewrite their outputs
 #   ... --root DIR                          work on the tree at DIR
 #
-# --quotes, --links, --sources and --shape may be combined (--check is all
-# four);
-# --update stands alone. --root DIR (or --root=DIR) names the project tree,
+# --quotes, --links, --sources, --shape and --transcripts may be combined
+# (--check is the first four); --update and --update-transcripts stand
+# alone. --root DIR (or --root=DIR) names the project tree,
 # by default the one this script lives in (two levels up); every path in a
 # marker or a message is relative to it.
 #
@@ -76,6 +80,75 @@
 # "$". Pasted, such a line runs a command named "$". Commands go in an sh
 # block as they are typed; what they print goes in a text block.
 #
+# Transcripts (--transcripts, --update-transcripts). A lesson marks an
+# example it wants run with a marker line right before its ```sh block; the
+# first ```text (or ```console) block after the command block is what it
+# must print:
+#
+#   <!-- run: refused -->
+#   ```sh
+#   printf 'hi\n' | bin/echo-client; echo "exit $?"
+#   ```
+#   ```text
+#   echo-client: connect 127.0.0.1:7000: Connection refused (...)
+#   exit 69
+#   ```
+#
+# NAME is letters, digits, "_", "." and "-", unique in its lesson. Options,
+# after the name, as key=value:
+#   terminal=N  one terminal of a two-terminal (or more) example; all its
+#               terminals share the NAME and come in order 1, 2, 3...
+#   end=SIGINT|SIGTERM|exit   how terminal 1 ends (default SIGINT, Ctrl-C);
+#               exit: it ends by itself once the others are done
+#   show=both|stdout|stderr   what the terminal shows (default both, as a
+#               terminal does: 2>&1); the others go to /dev/null. Terminal 1
+#               always shows its stdout (its ready line is there)
+#   output=none the command prints nothing, and no block follows
+#   timeout=S   seconds each terminal may take (default 10, at most 60)
+#
+# Where each output block is: a lone command, and terminals 2, 3..., take
+# the first text block after their own command block. Terminal 1 takes the
+# first text block after its command only when it comes before the next
+# terminal's marker; otherwise it takes the first text block left after the
+# other terminals' blocks, so its output may come last, as a lesson tells
+# it ("meanwhile terminal 1 shows..."). Any other code block (an unmarked
+# command, a quote) between a command and its output is a problem.
+#
+# How an example runs: in a network namespace of its own (unshare -n, lo
+# brought up), so port 7000 is free and nothing else on the machine is
+# seen; from the project root, each terminal's block run by /bin/sh with
+# stdin /dev/null, LC_ALL=C, in a process group (session) of its own with
+# SIGINT at its default action. Terminal 1 starts first; its line
+# "listening on ..." (stdout) is waited for (never a sleep); terminals 2,
+# 3... run one after the other to their end; then terminal 1 gets its
+# end= signal, sent to its group as Ctrl-C does, and its output is read to
+# the end. Anything a terminal leaves running is killed. Each terminal is
+# bounded by its timeout; an example that overruns fails and is killed.
+#
+# Comparing: both sides are masked, line by line, then must be equal. Masked,
+# and only these: pids ("[prog 1234]", "pid=1234"; and the pad before a
+# trace line's "~" column, which depends on the pid's width), ephemeral
+# ports (5 digits, 32768 or more, right after ":", as in 127.0.0.1:58334 or
+# an ss column), timestamps (10:45:33, 10:45:33.123), durations with a
+# fraction or in ms/us/ns ("0.25 s", "12 ms", strace -T's <0.000123>) and
+# rates ("12345/s", "3.2 MB/s"). Whole seconds ("300s", "2 s") are set by
+# flags, so they are compared. A mismatch is reported as
+#
+#   lessons/X.md:MARKER-LINE: <!-- run: NAME terminal=2 -->: output differs
+#     at line K: lesson lessons/X.md:LINE "expected", got "what ran"
+#
+# (one line in reality). --update-transcripts writes what the run printed,
+# unmasked, into every marked block that differs (and only those), from the
+# same run; a block that already matches is left as it is (its pids stay).
+#
+# Transcripts are not part of --check: they run programs (bin/ must be
+# built), take seconds, and need a network namespace (root, or user
+# namespaces). Where the namespace cannot be made, or SOCKLAB_TRANSCRIPTS_NO_NS
+# is set (to see this path as a non-root user would), --transcripts checks
+# the markers only, prints "... found, not run: skipped: REASON" on stdout
+# and exits 0. It needs util-linux (unshare, setsid), iproute2 (ip) and GNU
+# env (--default-signal), coreutils' timeout; without one, the same skip.
+#
 # Output: one line on stderr per problem, "lessons/X.md:LINE: ..." (or
 # "FILE:LINE: ..." for a source). A quote is named by its marker's line; a
 # table row by its own line, its number (body rows count from 1), the
@@ -91,6 +164,8 @@
 #   quotes.sh: 6 lessons, 40 local links checked: all linked, all resolve
 #   quotes.sh: 68 regions in 20 source files: markers well-formed
 #   quotes.sh: 120 shell blocks in 7 files checked: no prompts
+#   quotes.sh: 30 examples (41 output blocks marked of 126 text blocks) run
+#     in 12 s: all match their run
 #
 # Exit status: 0 all clean (or, for --update, every quote now matches), 1 a
 # problem was found (for --update: a quote could not be rewritten or a table
@@ -101,13 +176,15 @@
 # programs build.
 
 usage() {
-    echo "usage: sh tests/scripts/quotes.sh [--root DIR] --check | --update | [--quotes] [--links] [--sources] [--shape]"
+    echo "usage: sh tests/scripts/quotes.sh [--root DIR] --check | --update | --update-transcripts | [--quotes] [--links] [--sources] [--shape] [--transcripts]"
     echo "  --check     --quotes, --links, --sources and --shape together"
     echo "  --quotes    quotes and side-by-side tables in lessons/*.md against their source"
     echo "  --links     lessons/README.md links every lesson; local links resolve"
     echo "  --sources   region markers in server/ client/ common/ libuv/ are well-formed"
     echo "  --shape     no \"\$ \" prompt inside a shell code block of a lesson"
+    echo "  --transcripts  run the marked examples of the lessons, compare their output"
     echo "  --update    rewrite every drifted quoted block from the source"
+    echo "  --update-transcripts  rewrite the output blocks of marked examples from a run"
     echo "  --root DIR  check the tree at DIR (default: this script's project)"
 }
 
@@ -122,6 +199,8 @@ do_links=0
 do_sources=0
 do_shape=0
 do_update=0
+do_transcripts=0
+do_tupdate=0
 root=
 while [ $# -gt 0 ]; do
     case $1 in
@@ -131,6 +210,8 @@ while [ $# -gt 0 ]; do
     --sources) do_sources=1 ;;
     --shape) do_shape=1 ;;
     --update) do_update=1 ;;
+    --transcripts) do_transcripts=1 ;;
+    --update-transcripts) do_tupdate=1 ;;
     --root)
         [ $# -ge 2 ] && [ -n "$2" ] || bad_usage "--root needs a directory"
         root=$2
@@ -145,11 +226,11 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-if [ "$do_update" -eq 1 ]; then
-    [ $((do_quotes + do_links + do_sources + do_shape)) -eq 0 ] ||
-        bad_usage "--update goes alone (with --root at most)"
-elif [ $((do_quotes + do_links + do_sources + do_shape)) -eq 0 ]; then
-    bad_usage "say what to do: --check, --update, --quotes, --links, --sources or --shape"
+if [ $((do_update + do_tupdate)) -gt 0 ]; then
+    [ $((do_quotes + do_links + do_sources + do_shape + do_transcripts + do_update + do_tupdate)) -eq 1 ] ||
+        bad_usage "--update and --update-transcripts go alone (with --root at most)"
+elif [ $((do_quotes + do_links + do_sources + do_shape + do_transcripts)) -eq 0 ]; then
+    bad_usage "say what to do: --check, --update, --quotes, --links, --sources, --shape, --transcripts or --update-transcripts"
 fi
 
 # Work from the project root, so the paths in the markers resolve however
@@ -161,8 +242,9 @@ cd -- "$root" 2>/dev/null || {
     echo "quotes.sh: cannot enter the root '$root'" >&2
     exit 66
 }
+root=$(pwd)
 
-if [ $((do_update + do_quotes + do_links + do_shape)) -gt 0 ]; then
+if [ $((do_update + do_quotes + do_links + do_shape + do_transcripts + do_tupdate)) -gt 0 ]; then
     set -- lessons/*.md
     if [ ! -e "$1" ]; then
         echo "quotes.sh: no lessons/*.md under $root" >&2
@@ -813,6 +895,347 @@ END {
 }
 '
 
+# ---- job: run markers in one lesson (--transcripts) -----------------------
+# Reads one lesson. Each marked command block becomes a "part": its command
+# goes to WORK/P.cmd and the expected output (the block's lines, the fence's
+# indentation removed) to WORK/P.exp; stdout gets, per part, one tab-
+# separated line "PART P lesson marker-line name terminal end show timeout
+# out-open-line out-close-line indent" (the output lines 0 with output=none),
+# then "RUNS parts text-blocks marked-blocks problems". Problems go to stderr.
+runs_job='
+function problem(ln, msg) {
+    problems++
+    say(lesson ":" ln ": " msg)
+}
+
+# "<!-- run: NAME opts -->": 1 with R_NAME and R_OPT[] set (R_BAD says what
+# is wrong with an option); -1 when malformed; 0 when not a run marker.
+function run_marker(s,    t, n, i, w, k, v) {
+    t = trim(s)
+    if (t !~ /^<!--[ \t]*run:/)
+        return 0
+    if (t !~ /^<!--[ \t]*run:[ \t]*[A-Za-z0-9_.-]+([ \t]+[a-z]+=[^ \t]+)*[ \t]*-->$/)
+        return -1
+    sub(/^<!--[ \t]*run:[ \t]*/, "", t)
+    sub(/[ \t]*-->$/, "", t)
+    n = split(t, w, /[ \t]+/)
+    R_NAME = w[1]
+    R_BAD = ""
+    R_END = ""
+    R_OPT["terminal"] = 0
+    R_OPT["end"] = "SIGINT"
+    R_OPT["show"] = "both"
+    R_OPT["output"] = "block"
+    R_OPT["timeout"] = 10
+    for (i = 2; i <= n; i++) {
+        k = substr(w[i], 1, index(w[i], "=") - 1)
+        v = substr(w[i], index(w[i], "=") + 1)
+        if (k == "terminal" && v ~ /^[1-9]$/)
+            R_OPT[k] = v + 0
+        else if (k == "end" && v ~ /^(SIGINT|SIGTERM|exit)$/)
+            R_OPT[k] = R_END = v
+        else if (k == "show" && v ~ /^(both|stdout|stderr)$/)
+            R_OPT[k] = v
+        else if (k == "output" && v == "none")
+            R_OPT[k] = v
+        else if (k == "timeout" && v ~ /^[1-9][0-9]?$/ && v + 0 <= 60)
+            R_OPT[k] = v + 0
+        else if (R_BAD == "")
+            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit, show=both|stdout|stderr, output=none, timeout=1..60)"
+    }
+    return 1
+}
+
+function indent_of(s,    i) {
+    i = 0
+    while (substr(s, i + 1, 1) == " ")
+        i++
+    return i
+}
+
+# A block line without the indentation of its fence (at most that many
+# leading spaces go).
+function unindent(s, n,    i) {
+    for (i = 0; i < n && substr(s, 1, 1) == " "; i++)
+        s = substr(s, 2)
+    return s
+}
+
+function info_of(s,    t) {
+    t = s
+    sub(/^[ \t]*[`~]+[ \t]*/, "", t)
+    sub(/[ \t{].*/, "", t)
+    return tolower(t)
+}
+
+# A part is complete: print its record.
+function record(p) {
+    print "PART\t" p "\t" lesson "\t" PM[p] "\t" PN[p] "\t" PT[p] "\t" PE[p] "\t" PS[p] "\t" PTO[p] "\t" (p in PO ? PO[p] : 0) "\t" (p in PC ? PC[p] : 0) "\t" (p in PI ? PI[p] : 0)
+}
+
+# No output block came for the parts still waiting (all of them, or all but
+# a terminal 1 when keep1 is set): report each.
+function unclaimed(ln, keep1,    i, n) {
+    n = 0
+    for (i = 1; i <= NW; i++) {
+        if (keep1 && PT[W[i]] == 1)
+            W[++n] = W[i]
+        else
+            problem(PM[W[i]], "<!-- run: " PN[W[i]] (PT[W[i]] ? " terminal=" PT[W[i]] : "") " -->: no ```text block holds its output before line " ln " (write one, or say output=none)")
+    }
+    NW = n
+}
+
+BEGIN {
+    state = "text"
+    seq = seq + 0
+    parts = 0
+    texts = 0
+    marked = 0
+    problems = 0
+    NW = 0          # waiting parts W[1..NW], in lesson order
+    cur = ""        # the example whose terminals are being read
+}
+
+{
+    row = $0
+    if (state == "fence") {
+        if (fence_close(row))
+            state = "text"
+        else if (claim != "")
+            print unindent(row, PI[claim]) > (work "/" claim ".exp")
+        if (state == "text" && claim != "") {
+            PC[claim] = FNR
+            close(work "/" claim ".exp")
+            record(claim)
+            claim = ""
+        }
+        next
+    }
+    if (state == "cmd") {
+        if (fence_close(row)) {
+            state = "text"
+            close(work "/" p ".cmd")
+            if (PO_NONE[p])
+                record(p)
+            else
+                W[++NW] = p
+        } else {
+            print unindent(row, cindent) > (work "/" p ".cmd")
+        }
+        next
+    }
+    if (state == "marker") {
+        if (fence_open(row) && info_of(row) == "sh") {
+            state = "cmd"
+            cindent = indent_of(row)
+            printf "" > (work "/" p ".cmd")
+            next
+        }
+        problem(PM[p], "<!-- run: " PN[p] " --> must be followed at once by the ```sh block it runs")
+        delete PO_NONE[p]
+        state = "text"
+    }
+    kind = run_marker(row)
+    if (kind < 0) {
+        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none] [timeout=S] -->")
+        next
+    }
+    if (kind > 0) {
+        if (R_BAD != "") {
+            problem(FNR, "<!-- run: " R_NAME " -->: " R_BAD)
+            next
+        }
+        key = R_NAME SUBSEP R_OPT["terminal"]
+        if (key in SEEN) {
+            problem(FNR, "<!-- run: " R_NAME " -->: the name is used already at line " SEEN[key] " (names are unique in a lesson; only the terminals of one example share it)")
+            next
+        }
+        SEEN[key] = FNR
+        # A new example (or a lone command) ends the one before: its parts
+        # must have found their output by now.
+        unclaimed(FNR, R_OPT["terminal"] >= 2 && R_NAME == cur)
+        if (R_OPT["terminal"] >= 2 && R_NAME != cur)
+            problem(FNR, "<!-- run: " R_NAME " terminal=" R_OPT["terminal"] " -->: terminal 1 of this example must come first")
+        if (R_OPT["terminal"] >= 2 && R_NAME == cur && R_OPT["terminal"] != curterm + 1)
+            problem(FNR, "<!-- run: " R_NAME " terminal=" R_OPT["terminal"] " -->: terminals come in order 1, 2, 3...; expected terminal=" curterm + 1)
+        cur = R_OPT["terminal"] >= 1 ? R_NAME : ""
+        curterm = R_OPT["terminal"]
+        if (R_OPT["terminal"] != 1 && R_END != "")
+            problem(FNR, "<!-- run: " R_NAME " -->: end= belongs to terminal 1, the one that is stopped")
+        if (R_OPT["terminal"] == 1 && R_OPT["show"] == "stderr")
+            problem(FNR, "<!-- run: " R_NAME " -->: terminal 1 must show its stdout, where its ready line goes")
+        p = seq + (++parts)
+        PM[p] = FNR
+        PN[p] = R_NAME
+        PT[p] = R_OPT["terminal"]
+        PE[p] = R_OPT["end"]
+        PS[p] = R_OPT["show"]
+        PTO[p] = R_OPT["timeout"]
+        PO_NONE[p] = R_OPT["output"] == "none"
+        state = "marker"
+        next
+    }
+    if (!fence_open(row))
+        next
+    info = info_of(row)
+    state = "fence"
+    claim = ""
+    if (info == "text" || info == "console") {
+        texts++
+        # Terminals 2, 3... take the first text block after their command;
+        # so does a lone command. Terminal 1 takes it only when no other
+        # part of its example is waiting: its output may come last.
+        for (i = NW; i >= 1; i--)
+            if (PT[W[i]] != 1)
+                break
+        if (i < 1 && NW > 0)
+            i = 1
+        if (i >= 1) {
+            claim = W[i]
+            for (; i < NW; i++)
+                W[i] = W[i + 1]
+            NW--
+            marked++
+            PO[claim] = FNR
+            PI[claim] = indent_of(row)
+            printf "" > (work "/" claim ".exp")
+        }
+    } else if (NW > 0) {
+        # Any other block (an unmarked command, code) while a part waits:
+        # its output was not shown next to it.
+        unclaimed(FNR, 0)
+    }
+}
+
+END {
+    if (state == "marker")
+        problem(PM[p], "<!-- run: " PN[p] " --> must be followed at once by the ```sh block it runs")
+    else if (state == "cmd" || state == "fence")
+        problem(FNR, "a code block is never closed")
+    unclaimed(FNR, 0)
+    close("cat 1>&2")
+    print "RUNS", parts, texts, marked, problems
+}
+'
+
+# ---- job: mask, then compare one output with the lesson's block -----------
+# Input: the expected block (file exp) and the output of the run (file got).
+# Prints nothing when they match once masked; otherwise one line: the first
+# differing line, "K<tab>expected<tab>got" (an absent side is "\001").
+mask_functions='
+# Every match of re in s whose next character is not a letter or digit
+# (when word is set) becomes rep; the first keep characters of a match stay.
+function subst_all(s, re, keep, rep, word,    out, nx) {
+    out = ""
+    while (match(s, re)) {
+        nx = substr(s, RSTART + RLENGTH, 1)
+        if (word && nx ~ /[A-Za-z0-9]/)
+            out = out substr(s, 1, RSTART + RLENGTH - 1)
+        else
+            out = out substr(s, 1, RSTART - 1) substr(s, RSTART, keep) rep
+        s = substr(s, RSTART + RLENGTH)
+    }
+    return out s
+}
+
+# "[prog 1234]" (the trace prefix): the number becomes PID. The trace pads
+# its "~ libuv" column counting from "[", so the pad depends on the width
+# of the pid: on a trace line it becomes two spaces.
+function mask_prefix(s,    out, m) {
+    if (s ~ /^\[[A-Za-z0-9_.-]+ [0-9]+\] / && match(s, /  +~ /))
+        s = substr(s, 1, RSTART - 1) "  ~ " substr(s, RSTART + RLENGTH)
+    out = ""
+    while (match(s, /\[[A-Za-z0-9_.-]+ [0-9]+\]/)) {
+        m = substr(s, RSTART, RLENGTH)
+        sub(/ [0-9]+\]$/, " PID]", m)
+        out = out substr(s, 1, RSTART - 1) m
+        s = substr(s, RSTART + RLENGTH)
+    }
+    return out s
+}
+
+# Ephemeral ports: a port of 32768 or more right after ":" (127.0.0.1:58334,
+# [::1]:37434, the columns of ss) becomes PORT.
+function mask_ports(s,    out, n) {
+    out = ""
+    while (match(s, /:[0-9][0-9][0-9][0-9][0-9]/)) {
+        n = substr(s, RSTART + 1, 5) + 0
+        if (n >= 32768 && substr(s, RSTART + RLENGTH, 1) !~ /[0-9]/)
+            out = out substr(s, 1, RSTART) "PORT"
+        else
+            out = out substr(s, 1, RSTART + RLENGTH - 1)
+        s = substr(s, RSTART + RLENGTH)
+    }
+    return out s
+}
+
+# What is masked, and only that: pids, ephemeral ports, timestamps,
+# durations (with a fraction, or in ms, us or ns) and rates.
+function mask(s) {
+    s = mask_prefix(s)
+    s = subst_all(s, "pid=[0-9]+", 4, "PID", 1)
+    s = subst_all(s, "[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\\.[0-9]+)?", 0, "TIME", 1)
+    s = mask_ports(s)
+    s = subst_all(s, "<[0-9]+\\.[0-9]+>", 0, "<DURATION>", 0)
+    s = subst_all(s, "[0-9]+[.,]?[0-9]* ?[KMG]?i?B?/s", 0, "RATE", 1)
+    s = subst_all(s, "[0-9]+\\.[0-9]+ ?(s|ms|us|µs|ns)", 0, "DURATION", 1)
+    s = subst_all(s, "[0-9]+ ?(ms|us|µs|ns)", 0, "DURATION", 1)
+    return s
+}
+'
+
+# Compare file want (the lesson block) with file got (the run), both masked.
+# Prints nothing when they match; else "K<tab>expected<tab>got" for the
+# first differing line K, a side that has ended being "\001".
+compare_job='
+BEGIN {
+    ne = 0
+    while ((getline l < want) > 0)
+        E[++ne] = l
+    ng = 0
+    while ((getline l < got) > 0)
+        G[++ng] = l
+    n = ne > ng ? ne : ng
+    for (i = 1; i <= n; i++) {
+        if (i > ne || i > ng || mask(E[i]) != mask(G[i])) {
+            print i "\t" (i <= ne ? E[i] : "\001") "\t" (i <= ng ? G[i] : "\001")
+            exit
+        }
+    }
+}
+'
+
+# Rewrite one lesson (--update-transcripts): each line "OPEN<tab>FILE" of
+# the file named by reps says: replace the lines inside the block whose
+# opening fence is line OPEN with FILE, indented like that fence.
+rewrite_job='
+BEGIN {
+    while ((getline l < reps) > 0) {
+        split(l, f, "\t")
+        REP[f[1] + 0] = f[2]
+    }
+}
+{
+    if (skipping) {
+        if (fence_close($0)) {
+            skipping = 0
+            print
+        }
+        next
+    }
+    print
+    if (FNR in REP) {
+        fence_open($0)
+        pad = substr($0, 1, match($0, /[^ ]/) - 1)
+        while ((getline l < REP[FNR]) > 0)
+            print (l == "" ? "" : pad l)
+        close(REP[FNR])
+        skipping = 1
+    }
+}
+'
+
 # plural N WORD: "1 quote", "2 quotes".
 plural() {
     if [ "$1" -eq 1 ]; then echo "$1 $2"; else echo "$1 ${2}s"; fi
@@ -954,6 +1377,261 @@ if [ "$do_shape" -eq 1 ]; then
     else
         echo "quotes.sh: $counted: $(plural "$4" prompt)$([ "$5" -eq 0 ] || echo ", $(plural "$5" problem)")" >&2
         status=1
+    fi
+fi
+
+# ---- the runner: one example, inside its own network namespace -----------
+# sh -c "$runner" runner DIR ROOT END LIMIT, run under unshare -n. DIR holds
+# T.cmd and T.show for each terminal T (0 for a lone command, else 1, 2...).
+# Writes T.out (what the terminal showed), and "error" when something kept
+# the example from running as the lesson says.
+runner='
+dir=$1 root=$2 end=$3 limit=$4
+fail() { printf "%s\n" "$*" >>"$dir/error"; }
+ip link set lo up 2>"$dir/ip.err" || { fail "ip link set lo up: $(cat "$dir/ip.err")"; exit 0; }
+cd "$root" || { fail "cannot enter $root"; exit 0; }
+export LC_ALL=C
+unset SOCKLAB_TRACE_TIME
+# launch T FILE: terminal T runs its command with /bin/sh, from the root,
+# stdin /dev/null; what it shows goes to FILE. As in a real terminal, it is
+# a process group of its own (setsid), so that Ctrl-C (SIGINT to the group)
+# reaches what it started, and SIGINT and SIGQUIT are back to their default
+# (sh ignores them in what it starts with &).
+launch() {
+    show=$(cat "$dir/$1.show")
+    out=$2
+    set -- env --default-signal=INT,QUIT setsid /bin/sh "$dir/$1.cmd"
+    case $show in
+    stdout) exec "$@" <"/dev/null" >"$out" 2>/dev/null ;;
+    stderr) exec "$@" <"/dev/null" 2>"$out" >/dev/null ;;
+    *) exec "$@" <"/dev/null" >"$out" 2>&1 ;;
+    esac
+}
+# bound PID T: after LIMIT seconds, note it and kill the group of PID (a
+# time bound only; nothing waits on it to go on).
+bound() {
+    ( sleep "$limit"; echo >"$dir/$2.timeout"; kill -KILL "-$1" ) \
+        >/dev/null 2>&1 &
+    dog=$!
+}
+t1=
+if [ -f "$dir/1.cmd" ]; then
+    mkfifo "$dir/out.fifo" "$dir/ready.fifo" || { fail "mkfifo failed"; exit 0; }
+    ( launch 1 "$dir/out.fifo" ) &
+    t1=$!
+    bound "$t1" 1
+    dog1=$dog
+    # Copy terminal 1 to 1.out as it comes, and say "ready" at its ready
+    # line (or "ended" when it ends without one). The shell reads a pipe a
+    # byte at a time, so the line is seen as soon as it is written (awk
+    # may wait for a whole buffer).
+    {
+        r=
+        while IFS= read -r line; do
+            printf "%s\n" "$line" >>"$dir/1.out"
+            case $r$line in "listening on "*) r=1; echo ready >&3 ;; esac
+        done
+        [ -z "$line" ] || printf "%s" "$line" >>"$dir/1.out"
+        [ -n "$r" ] || echo ended >&3
+    } <"$dir/out.fifo" 3>"$dir/ready.fifo" &
+    reader=$!
+    read -r state <"$dir/ready.fifo"
+    [ "$state" = ready ] || fail "terminal 1 ended (or timed out) before its ready line \"listening on ...\""
+fi
+k=0
+[ -z "$t1" ] || k=2
+while [ -f "$dir/$k.cmd" ]; do
+    ( launch "$k" "$dir/$k.out" ) &
+    pk=$!
+    bound "$pk" "$k"
+    wait "$pk"
+    kill "$dog" 2>/dev/null
+    # Whatever the command left running in its group goes with it.
+    kill -KILL "-$pk" 2>/dev/null
+    [ ! -f "$dir/$k.timeout" ] || fail "terminal $k did not finish within $limit s"
+    [ "$k" -ne 0 ] || break
+    k=$((k + 1))
+done
+if [ -n "$t1" ]; then
+    case $end in
+    SIGINT) kill -INT "-$t1" 2>/dev/null ;;
+    SIGTERM) kill -TERM "-$t1" 2>/dev/null ;;
+    esac
+    wait "$t1"
+    wait "$reader"
+    kill "$dog1" 2>/dev/null
+    kill -KILL "-$t1" 2>/dev/null
+    [ ! -f "$dir/1.timeout" ] || fail "terminal 1 did not end within $limit s (after $end)"
+fi
+exit 0
+'
+
+# Why the examples cannot run here, or nothing when they can.
+no_namespace_reason() {
+    if [ -n "${SOCKLAB_TRANSCRIPTS_NO_NS:-}" ]; then
+        echo "SOCKLAB_TRANSCRIPTS_NO_NS is set (told to act as if no network namespace could be made)"
+        return
+    fi
+    for tool in unshare ip awk mkfifo setsid sleep timeout; do
+        command -v "$tool" >/dev/null 2>&1 || {
+            echo "no $tool command (the examples run under unshare -n, with ip to bring up lo)"
+            return
+        }
+    done
+    env --default-signal=INT true 2>/dev/null || {
+        echo "env has no --default-signal (GNU coreutils 8.31 or later gives Ctrl-C its default action in each terminal)"
+        return
+    }
+    why=$(unshare -n sh -c 'ip link set lo up' 2>&1) || {
+        echo "cannot make a network namespace (unshare -n: ${why:-failed}; it needs root or user namespaces)"
+        return
+    }
+}
+
+# Milliseconds since the epoch (seconds where date has no %N).
+now_ms() {
+    t=$(date +%s%N 2>/dev/null)
+    case $t in
+    *N | '') echo $(($(date +%s) * 1000)) ;;
+    *) echo $((t / 1000000)) ;;
+    esac
+}
+
+# ---- transcripts: run the marked examples, compare or rewrite ---------------
+if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
+    work=$(mktemp -d "${TMPDIR:-/tmp}/socklab-transcripts.XXXXXX") || exit 70
+    trap 'rm -rf "$work"' EXIT
+    trap 'exit 130' INT TERM
+    parts=0
+    texts=0
+    marked=0
+    problems=0
+    seq=0
+    : >"$work/parts"
+    for lesson in lessons/*.md; do
+        result=$(awk -v lesson="$lesson" -v work="$work" -v seq="$seq" \
+            "$functions$runs_job" "$lesson") || {
+            echo "quotes.sh: awk failed on the run markers of $lesson" >&2
+            exit 70
+        }
+        printf '%s\n' "$result" | grep '^PART' >>"$work/parts"
+        set -- $(printf '%s\n' "$result" | grep '^RUNS')
+        if [ "${1:-}" != RUNS ] || [ $# -ne 5 ]; then
+            echo "quotes.sh: unexpected output from awk on the run markers of $lesson" >&2
+            exit 70
+        fi
+        parts=$((parts + $2))
+        seq=$((seq + $2))
+        texts=$((texts + $3))
+        marked=$((marked + $4))
+        problems=$((problems + $5))
+    done
+    tab=$(printf '\t')
+    # The examples: one per lesson and name, in lesson order.
+    examples=$(cut -f3,5 "$work/parts" | awk '!seen[$0]++' | wc -l)
+    examples=$((examples + 0))
+    counted="$(plural "$examples" example) ($(plural "$marked" "output block") marked of $texts text blocks)"
+    reason=$(no_namespace_reason)
+    if [ -n "$reason" ]; then
+        if [ "$problems" -eq 0 ]; then
+            echo "quotes.sh: $counted found, not run: skipped: $reason"
+        else
+            echo "quotes.sh: $counted found, not run ($reason): $(plural "$problems" "marker problem")" >&2
+            status=1
+        fi
+    else
+        started=$(now_ms)
+        differ=0
+        failed=0
+        n=0
+        : >"$work/reps"
+        cut -f3,5 "$work/parts" | awk '!seen[$0]++' >"$work/examples"
+        while IFS=$tab read -r lesson name; do
+            n=$((n + 1))
+            ex="$work/ex$n"
+            mkdir "$ex"
+            end=SIGINT
+            limit=0
+            # Each part of this example: its command and options.
+            while IFS=$tab read -r _ p l m nm t e s to o c i; do
+                [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
+                cp "$work/$p.cmd" "$ex/$t.cmd"
+                echo "$s" >"$ex/$t.show"
+                [ "$t" -ne 1 ] || end=$e
+                [ "$to" -le "$limit" ] || limit=$to
+            done <"$work/parts"
+            terms=$(ls "$ex" | grep -c '\.cmd$')
+            timeout -s KILL $((limit * terms + 10)) \
+                unshare -n sh -c "$runner" runner "$ex" "$root" "$end" "$limit" ||
+                echo "the example did not finish within $((limit * terms + 10)) s" >>"$ex/error"
+            if [ -s "$ex/error" ]; then
+                while IFS= read -r why; do
+                    echo "$lesson: <!-- run: $name -->: $why" >&2
+                done <"$ex/error"
+                failed=$((failed + 1))
+                continue
+            fi
+            bad=0
+            while IFS=$tab read -r _ p l m nm t e s to o c i; do
+                [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
+                got="$ex/$t.out"
+                [ -f "$got" ] || : >"$got"
+                if [ "$o" -eq 0 ]; then
+                    : >"$work/$p.exp"
+                fi
+                diff=$(awk -v want="$work/$p.exp" -v got="$got" \
+                    "$mask_functions$compare_job") || exit 70
+                [ -n "$diff" ] || continue
+                bad=1
+                term=
+                [ "$t" -eq 0 ] || term=" terminal=$t"
+                if [ "$do_tupdate" -eq 1 ] && [ "$o" -ne 0 ]; then
+                    printf '%s\t%s\t%s\n' "$lesson" "$o" "$got" >>"$work/reps"
+                    echo "$lesson:$m: <!-- run: $name$term -->: output block rewritten from the run" >&2
+                    continue
+                fi
+                IFS=$tab read -r k want have <<DIFF
+$diff
+DIFF
+                if [ "$want" = "$(printf '\001')" ]; then
+                    want="(the block has ended)"
+                else
+                    want="$lesson:$((o + k)) \"$want\""
+                fi
+                if [ "$have" = "$(printf '\001')" ]; then
+                    have="(the output has ended)"
+                else
+                    have="\"$have\""
+                fi
+                [ "$o" -ne 0 ] || want="(output=none: nothing)"
+                echo "$lesson:$m: <!-- run: $name$term -->: output differs at line $k: lesson $want, got $have" >&2
+            done <"$work/parts"
+            if [ "$bad" -eq 1 ] && [ "$do_tupdate" -eq 0 ]; then
+                differ=$((differ + 1))
+            fi
+        done <"$work/examples"
+        # --update-transcripts: each lesson with blocks to rewrite, once.
+        rewritten=0
+        for lesson in $(cut -f1 "$work/reps" | sort -u); do
+            grep "^$lesson$tab" "$work/reps" | cut -f2,3 >"$work/reps.one"
+            awk -v reps="$work/reps.one" "$functions$rewrite_job" "$lesson" \
+                >"$work/lesson.new" || exit 70
+            cat "$work/lesson.new" >"$lesson"
+            rewritten=$((rewritten + 1))
+        done
+        secs=$(( ($(now_ms) - started + 500) / 1000 ))
+        counted="$counted run in $secs s"
+        if [ $((differ + failed + problems)) -eq 0 ]; then
+            if [ "$do_tupdate" -eq 1 ]; then
+                echo "quotes.sh: $counted, $(plural "$rewritten" lesson) rewritten: all match their run"
+            else
+                echo "quotes.sh: $counted: all match their run"
+            fi
+        else
+            echo "quotes.sh: $counted: $differ differ, $failed failed to run, $(plural "$problems" "marker problem")" >&2
+            [ "$differ" -eq 0 ] || echo "quotes.sh: to write what the examples print now into the lessons: sh tests/scripts/quotes.sh --update-transcripts (make transcripts)" >&2
+            status=1
+        fi
     fi
 fi
 
