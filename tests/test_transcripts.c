@@ -1,0 +1,477 @@
+/* test_transcripts.c - the outputs the lessons show are what the programs
+ * print.
+ *
+ * The checker is tests/scripts/quotes.sh (its header documents the run
+ * markers, how an example runs, what is masked); this suite only runs it:
+ *
+ *   --transcripts          run every marked example, each in a network
+ *                          namespace of its own, and compare its output with
+ *                          the lesson's block, pids, ephemeral ports, times,
+ *                          durations and rates masked
+ *   --update-transcripts   write what the run printed into the blocks that
+ *                          differ
+ *
+ * First on small scratch trees (a mkdtemp directory holding lessons/ and a
+ * link to the real bin/), so that each rule is seen to fail when it should,
+ * then on the real lessons. Making a namespace needs root: where the script
+ * says it skipped, these tests skip with its reason, and one test sees that
+ * path on purpose (SOCKLAB_TRANSCRIPTS_NO_NS=1).
+ */
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#ifndef SOCKLAB_ROOT
+#error "SOCKLAB_ROOT must name the checkout (the Makefile defines it)"
+#endif
+#ifndef SOCKLAB_BIN_DIR
+#error "SOCKLAB_BIN_DIR must name the programs' directory (the Makefile)"
+#endif
+
+/* The real lessons mark at least this many examples; fewer means the
+ * checker found nothing to run, or the markers were lost. */
+#define MIN_REAL_EXAMPLES 25
+
+#define PATH_SIZE 4096
+#define SCRATCH_MS 30000   /* a scratch tree: two or three small examples */
+#define REAL_MS 150000     /* every example of the lessons */
+
+static void transcripts_fini(void);
+
+TestSuite(transcripts, .timeout = 60, .fini = transcripts_fini);
+
+/* ---- scratch trees ------------------------------------------------------ */
+
+static char scratch[PATH_SIZE];
+
+static void path_join(char *out, size_t size, const char *a, const char *b)
+{
+    int n = snprintf(out, size, "%s/%s", a, b);
+    cr_assert(n >= 0 && (size_t)n < size, "path too long: %s/%s", a, b);
+}
+
+/* A scratch project: lessons/ and bin -> the real programs. */
+static void make_scratch(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char path[PATH_SIZE];
+
+    snprintf(scratch, sizeof scratch, "%s/socklab-transcripts-XXXXXX",
+             tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+    cr_assert_not_null(mkdtemp(scratch), "mkdtemp: %s", strerror(errno));
+    path_join(path, sizeof path, scratch, "lessons");
+    cr_assert(mkdir(path, 0755) == 0, "mkdir %s: %s", path, strerror(errno));
+    path_join(path, sizeof path, scratch, "bin");
+    cr_assert(symlink(SOCKLAB_BIN_DIR, path) == 0, "symlink %s: %s", path,
+              strerror(errno));
+}
+
+static void put_lesson(const char *content)
+{
+    char path[PATH_SIZE];
+
+    path_join(path, sizeof path, scratch, "lessons/01-demo.md");
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
+    cr_assert(fputs(content, f) >= 0 && fclose(f) == 0, "cannot write %s",
+              path);
+}
+
+/* The scratch lesson as a malloc'd string. */
+static char *get_lesson(void)
+{
+    char path[PATH_SIZE];
+
+    path_join(path, sizeof path, scratch, "lessons/01-demo.md");
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot read %s: %s", path, strerror(errno));
+    size_t cap = 1 << 16;
+    char *data = malloc(cap);
+    cr_assert_not_null(data, "out of memory");
+    size_t len = fread(data, 1, cap - 1, f);
+    cr_assert(len < cap - 1, "the scratch lesson outgrew %zu bytes", cap);
+    fclose(f);
+    data[len] = '\0';
+    return data;
+}
+
+/* Replace the first occurrence of from in text (a malloc'd string) by to;
+ * the test fails if there is none. */
+static char *replace_once(char *text, const char *from, const char *to)
+{
+    char *at = strstr(text, from);
+    cr_assert_not_null(at, "\"%s\" not found in:\n%s", from, text);
+    size_t head = (size_t)(at - text), flen = strlen(from), tlen = strlen(to);
+    char *out = malloc(strlen(text) - flen + tlen + 1);
+    cr_assert_not_null(out, "out of memory");
+    memcpy(out, text, head);
+    memcpy(out + head, to, tlen);
+    strcpy(out + head + tlen, at + flen);
+    free(text);
+    return out;
+}
+
+static void remove_tree(const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) < 0)
+        return;
+    if (!S_ISDIR(st.st_mode)) {
+        unlink(path);
+        return;
+    }
+    DIR *d = opendir(path);
+    if (d != NULL) {
+        struct dirent *e;
+        char child[PATH_SIZE];
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            path_join(child, sizeof child, path, e->d_name);
+            remove_tree(child);
+        }
+        closedir(d);
+    }
+    rmdir(path);
+}
+
+static void transcripts_fini(void)
+{
+    if (scratch[0] != '\0')
+        remove_tree(scratch);
+    scratch[0] = '\0';
+    harness_cleanup();
+}
+
+/* ---- running the script ------------------------------------------------- */
+
+struct script_run {
+    struct run_result raw;
+    const char *out;
+    const char *err;
+};
+
+/* "sh quotes.sh FLAG --root ROOT", to completion within ms. */
+static int run_script(struct script_run *r, const char *flag,
+                      const char *root, int ms)
+{
+    char script[PATH_SIZE];
+
+    path_join(script, sizeof script, SOCKLAB_ROOT, "tests/scripts/quotes.sh");
+    const char *args[] = {script, flag, "--root", root, NULL};
+    cr_assert_eq(run_program("/bin/sh", args, NULL, 0, ms, &r->raw), 0,
+                 "cannot run quotes.sh: %s", harness_error());
+    r->out = (const char *)r->raw.out;
+    r->err = r->raw.err;
+    cr_assert(r->raw.exit.exited && !r->raw.exit.timed_out,
+              "quotes.sh %s did not finish (timed out or killed)\n%s", flag,
+              r->err);
+    return r->raw.exit.code;
+}
+
+static void script_free(struct script_run *r)
+{
+    run_result_free(&r->raw);
+    r->out = r->err = NULL;
+}
+
+/* Run --transcripts (or --update-transcripts) on root; skip the test with
+ * the script's reason when it could not make a network namespace. */
+static int run_examples(struct script_run *r, const char *flag,
+                        const char *root, int ms)
+{
+    int rc = run_script(r, flag, root, ms);
+    const char *skip = strstr(r->out, "not run: skipped: ");
+    if (rc == 0 && skip != NULL) {
+        char reason[512];
+        snprintf(reason, sizeof reason, "%s", skip + 18);
+        reason[strcspn(reason, "\n")] = '\0';
+        script_free(r);
+        cr_skip_test("the examples need a network namespace: %s", reason);
+    }
+    return rc;
+}
+
+#define expect_has(text, want)                                                \
+    cr_expect_not_null(strstr((text), (want)), "expected:\n%s\nin:\n%s",     \
+                       (want), (text))
+
+/* How many lines of text start with prefix. */
+static int lines_starting(const char *text, const char *prefix)
+{
+    int n = 0;
+    size_t len = strlen(prefix);
+
+    for (const char *p = text; *p != '\0';) {
+        if (strncmp(p, prefix, len) == 0)
+            n++;
+        const char *nl = strchr(p, '\n');
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    return n;
+}
+
+/* A client with no server: refused, exit 69. Deterministic, no pid. */
+static const char refused_lesson[] =
+    "# Demo\n"                                                     /* 1 */
+    "\n"                                                           /* 2 */
+    "<!-- run: refused -->\n"                                      /* 3 */
+    "```sh\n"                                                      /* 4 */
+    "printf 'hi\\n' | bin/echo-client; echo \"exit $?\"\n"         /* 5 */
+    "```\n"                                                        /* 6 */
+    "\n"                                                           /* 7 */
+    "```text\n"                                                    /* 8 */
+    "echo-client: connect 127.0.0.1:7000: Connection refused (is a server "
+    "listening there? start bin/echo-server first)\n"              /* 9 */
+    "exit 69\n"                                                    /* 10 */
+    "```\n";                                                       /* 11 */
+
+/* Two terminals, terminal 1's output last, with pids and a client port
+ * that no run will reproduce (the masks must absorb them) and a trace pad
+ * made for a 4-digit pid. */
+static const char pair_lesson[] =
+    "Terminal 1:\n"                                                /* 1 */
+    "\n"                                                           /* 2 */
+    "<!-- run: pair terminal=1 end=SIGINT -->\n"                   /* 3 */
+    "```sh\n"                                                      /* 4 */
+    "bin/echo-server -v\n"                                         /* 5 */
+    "```\n"                                                        /* 6 */
+    "\n"                                                           /* 7 */
+    "Terminal 2:\n"                                                /* 8 */
+    "\n"                                                           /* 9 */
+    "<!-- run: pair terminal=2 show=stdout -->\n"                  /* 10 */
+    "```sh\n"                                                      /* 11 */
+    "printf 'hello\\n' | bin/echo-client -v\n"                     /* 12 */
+    "```\n"                                                        /* 13 */
+    "\n"                                                           /* 14 */
+    "```text\n"                                                    /* 15 */
+    "hello\n"                                                      /* 16 */
+    "```\n"                                                        /* 17 */
+    "\n"                                                           /* 18 */
+    "Meanwhile terminal 1 shows, and Ctrl-C ends it:\n"            /* 19 */
+    "\n"                                                           /* 20 */
+    "```text\n"                                                    /* 21 */
+    "[echo-server 4242] socket(AF_INET, SOCK_STREAM, 0) = 3    ~ made in "
+    "uv_tcp_bind (uv_tcp_init makes none)\n"                       /* 22 */
+    "[echo-server 4242] setsockopt(3, SO_REUSEADDR, 1) = 0     ~ set inside "
+    "uv_tcp_bind\n"                                                /* 23 */
+    "[echo-server 4242] bind(3, 127.0.0.1:7000) = 0            ~ uv_ip4_addr "
+    "+ uv_tcp_bind\n"                                              /* 24 */
+    "[echo-server 4242] listen(3, 128) = 0                     ~ uv_listen\n"
+    "[echo-server 4242] getsockname(3) = 0  127.0.0.1:7000     ~ "
+    "uv_tcp_getsockname\n"                                         /* 26 */
+    "listening on 127.0.0.1:7000\n"                                /* 27 */
+    "[echo-server 4242] accept(3) = 4  peer 127.0.0.1:40123    ~ "
+    "on_new_connection -> uv_accept\n"                             /* 28 */
+    "[echo-server 4242] setsockopt(4, SO_RCVTIMEO, 300s) = 0   ~ a "
+    "uv_timer_t, started again by each read\n"                     /* 29 */
+    "[echo-server 4242] setsockopt(4, SO_SNDTIMEO, 300s) = 0   ~ the same "
+    "timer, while writes wait\n"                                   /* 30 */
+    "[echo-server 4242] read(4) = 6                            ~ echo_read, "
+    "nread = 6\n"                                                  /* 31 */
+    "[echo-server 4242] write(4, 6) = 6                        ~ uv_write\n"
+    "[echo-server 4242] read(4) = 0  peer closed               ~ echo_read, "
+    "nread = UV_EOF\n"                                             /* 33 */
+    "[echo-server 4242] close(4) = 0                           ~ uv_close\n"
+    "[echo-server 4242] accept(3) = -1 EINTR (Interrupted system call)  ~ "
+    "(libuv retries EINTR itself: no callback)\n"                  /* 35 */
+    "[echo-server 4242] close(3) = 0  no new clients           ~ uv_close\n"
+    "echo-server: stopped: 1 client served, 6 bytes written back, 0 cut off "
+    "by the stop\n"                                                /* 37 */
+    "```\n";                                                       /* 38 */
+
+/* ---- on scratch trees --------------------------------------------------- */
+
+Test(transcripts, a_matching_example_passes)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(refused_lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 1 example (1 output block marked of 1 text "
+                      "blocks) run in ");
+    expect_has(r.out, ": all match their run");
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+}
+
+Test(transcripts, one_changed_character_fails_and_update_puts_it_back)
+{
+    struct script_run r;
+
+    make_scratch();
+    char *lesson = replace_once(strdup(refused_lesson), "exit 69", "exit 64");
+    put_lesson(lesson);
+    free(lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 1, "one report:\n%s",
+                 r.err);
+    expect_has(r.err, "lessons/01-demo.md:3: <!-- run: refused -->: output "
+                      "differs at line 2: lesson lessons/01-demo.md:10 "
+                      "\"exit 64\", got \"exit 69\"\n");
+    expect_has(r.err, "1 differ, 0 failed to run, 0 marker problems");
+    expect_has(r.err, "make transcripts");
+    script_free(&r);
+
+    rc = run_examples(&r, "--update-transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "--update-transcripts: exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md:3: <!-- run: refused -->: output "
+                      "block rewritten from the run");
+    expect_has(r.out, "1 lesson rewritten: all match their run");
+    script_free(&r);
+    char *now = get_lesson();
+    cr_expect_str_eq(now, refused_lesson);
+    free(now);
+
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "after the update: exit %d\n%s", rc, r.err);
+    script_free(&r);
+}
+
+Test(transcripts, a_two_terminal_example_runs_both_and_ends_terminal_1)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(pair_lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 1 example (2 output blocks marked of 2 text "
+                      "blocks) run in ");
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+
+    /* What terminal 2 printed is compared too: here its last line. */
+    char *lesson = replace_once(strdup(pair_lesson), "hello\n```",
+                                "hello\nbye\n```");
+    put_lesson(lesson);
+    free(lesson);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md:10: <!-- run: pair terminal=2 -->: "
+                      "output differs at line 2: lesson lessons/01-demo.md:17 "
+                      "\"bye\", got (the output has ended)\n");
+    script_free(&r);
+}
+
+Test(transcripts, masks_cover_pids_and_ports_and_nothing_else)
+{
+    static const struct {
+        const char *from, *to;
+        int fails;       /* 1: a real difference; 0: masked away */
+        const char *line; /* the report names this lesson line */
+    } cases[] = {
+        /* Masked: another pid (and so another pad), another client port. */
+        {"[echo-server 4242] read(4) = 6                            ~",
+         "[echo-server 987654] read(4) = 6                        ~", 0,
+         NULL},
+        {"peer 127.0.0.1:40123", "peer 127.0.0.1:61000", 0, NULL},
+        /* Not masked: a byte count, the server's port (below 32768), a
+         * descriptor, a word. */
+        {"6 bytes written back", "7 bytes written back", 1,
+         "lessons/01-demo.md:37 \"echo-server: stopped: 1 client served, 7 "},
+        {"listening on 127.0.0.1:7000", "listening on 127.0.0.1:7001", 1,
+         "lessons/01-demo.md:27 \"listening on 127.0.0.1:7001\""},
+        {"close(4) = 0 ", "close(5) = 0 ", 1, "lessons/01-demo.md:34 "},
+        {"peer closed", "peer gone", 1, "lessons/01-demo.md:33 "},
+    };
+    struct script_run r;
+
+    make_scratch();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *lesson = replace_once(strdup(pair_lesson), cases[i].from,
+                                    cases[i].to);
+        put_lesson(lesson);
+        free(lesson);
+        int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+        cr_expect_eq(rc, cases[i].fails, "\"%s\" -> \"%s\": exit %d\n%s",
+                     cases[i].from, cases[i].to, rc, r.err);
+        if (cases[i].fails) {
+            expect_has(r.err, "lessons/01-demo.md:3: <!-- run: pair "
+                              "terminal=1 -->: output differs at line ");
+            expect_has(r.err, cases[i].line);
+        }
+        script_free(&r);
+    }
+}
+
+Test(transcripts, markers_without_their_blocks_are_reported)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson("<!-- run: lost -->\n"           /* 1 */
+               "```sh\n"                        /* 2 */
+               "bin/echo-client -h\n"           /* 3 */
+               "```\n"                          /* 4 */
+               "```sh\n"                        /* 5: no output between */
+               "make\n"                         /* 6 */
+               "```\n"                          /* 7 */
+               "<!-- run: nocmd -->\n"          /* 8 */
+               "Text, not a command block.\n"   /* 9 */
+               "<!-- run: bad colour=red -->\n" /* 10 */
+               "<!-- run: -->\n");              /* 11 */
+    setenv("SOCKLAB_TRANSCRIPTS_NO_NS", "1", 1);
+    int rc = run_script(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 4, "four reports:\n%s",
+                 r.err);
+    expect_has(r.err, "lessons/01-demo.md:1: <!-- run: lost -->: no ```text "
+                      "block holds its output before line 5");
+    expect_has(r.err, "lessons/01-demo.md:8: <!-- run: nocmd --> must be "
+                      "followed at once by the ```sh block it runs");
+    expect_has(r.err, "lessons/01-demo.md:10: <!-- run: bad -->: bad option "
+                      "\"colour=red\"");
+    expect_has(r.err, "lessons/01-demo.md:11: malformed run marker");
+    script_free(&r);
+}
+
+Test(transcripts, without_a_namespace_they_skip_with_the_reason)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(refused_lesson);
+    setenv("SOCKLAB_TRANSCRIPTS_NO_NS", "1", 1);
+    int rc = run_script(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 1 example (1 output block marked of 1 text "
+                      "blocks) found, not run: skipped: "
+                      "SOCKLAB_TRANSCRIPTS_NO_NS is set");
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+}
+
+/* ---- the real lessons ----------------------------------------------------- */
+
+Test(transcripts, every_marked_example_prints_what_its_lesson_shows,
+     .timeout = 180)
+{
+    struct script_run r;
+
+    int rc = run_examples(&r, "--transcripts", SOCKLAB_ROOT, REAL_MS);
+    cr_expect_eq(rc, 0, "sh tests/scripts/quotes.sh --transcripts: exit %d\n"
+                 "%s", rc, r.err);
+    long examples = -1;
+    const char *tag = strstr(r.out, "quotes.sh: ");
+    if (tag != NULL)
+        examples = strtol(tag + 11, NULL, 10);
+    cr_expect_geq(examples, MIN_REAL_EXAMPLES,
+                  "%ld examples run (expected at least %d):\n%s", examples,
+                  MIN_REAL_EXAMPLES, r.out);
+    script_free(&r);
+}
