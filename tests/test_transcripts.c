@@ -38,7 +38,7 @@
 
 /* The real lessons mark at least this many examples; fewer means the
  * checker found nothing to run, or the markers were lost. */
-#define MIN_REAL_EXAMPLES 25
+#define MIN_REAL_EXAMPLES 15
 
 #define PATH_SIZE 4096
 #define SCRATCH_MS 30000   /* a scratch tree: two or three small examples */

@@ -104,6 +104,8 @@
 #               terminal does: 2>&1); the others go to /dev/null. Terminal 1
 #               always shows its stdout (its ready line is there)
 #   output=none the command prints nothing, and no block follows
+#   output=ignore  what it prints is not shown, nor compared (a server in
+#               terminal 1 whose trace the lesson leaves out); it still runs
 #   timeout=S   seconds each terminal may take (default 10, at most 60)
 #
 # Where each output block is: a lone command, and terminals 2, 3..., take
@@ -936,12 +938,12 @@ function run_marker(s,    t, n, i, w, k, v) {
             R_OPT[k] = R_END = v
         else if (k == "show" && v ~ /^(both|stdout|stderr)$/)
             R_OPT[k] = v
-        else if (k == "output" && v == "none")
+        else if (k == "output" && (v == "none" || v == "ignore"))
             R_OPT[k] = v
         else if (k == "timeout" && v ~ /^[1-9][0-9]?$/ && v + 0 <= 60)
             R_OPT[k] = v + 0
         else if (R_BAD == "")
-            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit, show=both|stdout|stderr, output=none, timeout=1..60)"
+            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit, show=both|stdout|stderr, output=none|ignore, timeout=1..60)"
     }
     return 1
 }
@@ -1038,7 +1040,7 @@ BEGIN {
     }
     kind = run_marker(row)
     if (kind < 0) {
-        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none] [timeout=S] -->")
+        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none|ignore] [timeout=S] -->")
         next
     }
     if (kind > 0) {
@@ -1072,7 +1074,9 @@ BEGIN {
         PE[p] = R_OPT["end"]
         PS[p] = R_OPT["show"]
         PTO[p] = R_OPT["timeout"]
-        PO_NONE[p] = R_OPT["output"] == "none"
+        PO_NONE[p] = R_OPT["output"] != "block"
+        if (R_OPT["output"] == "ignore")
+            PO[p] = -1
         state = "marker"
         next
     }
@@ -1576,6 +1580,7 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
                 [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
                 got="$ex/$t.out"
                 [ -f "$got" ] || : >"$got"
+                [ "$o" -ne -1 ] || continue
                 if [ "$o" -eq 0 ]; then
                     : >"$work/$p.exp"
                 fi
