@@ -47,6 +47,12 @@ endif
 # Every .c under server/ and client/ is one program: server/echo_server.c
 # becomes bin/echo-server. A new program needs no Makefile change.
 CORE_SRC   := $(sort $(wildcard server/*.c client/*.c))
+# echo-server-epoll is Linux's epoll: elsewhere it is left out, with a note.
+EPOLL_SRC  := server/echo_server_epoll.c
+HAVE_EPOLL := $(if $(filter Linux,$(shell uname -s 2>/dev/null)),yes)
+ifneq ($(HAVE_EPOLL),yes)
+CORE_SRC   := $(filter-out $(EPOLL_SRC),$(CORE_SRC))
+endif
 COMMON_SRC := $(sort $(wildcard common/*.c))
 UV_SRC     := $(sort $(wildcard libuv/*.c))
 TEST_SRC   := $(sort $(wildcard tests/*.c))
@@ -75,6 +81,9 @@ endif
 all: $(ALL_BINS) uv-note
 
 uv-note:
+ifneq ($(HAVE_EPOLL),yes)
+	@echo "not Linux (uname -s: $$(uname -s)): skipped echo-server-epoll, which needs epoll"
+endif
 ifneq ($(HAVE_UV),yes)
 	@echo "libuv not found (pkg-config libuv): skipped $(notdir $(UV_BINS)); apt-get install libuv1-dev to build them"
 endif
