@@ -36,6 +36,7 @@ static const char *const SERVERS[] = {
     "echo-server",
     "echo-server-fork",
     "echo-server-poll",
+    "echo-server-epoll",
     "uv-echo-server",
 };
 
