@@ -5,6 +5,7 @@
 #   make test       install Criterion if missing, build, run the whole suite
 #   make bench      measure every server with bin/echo-bench (figures)
 #   make compare    blocking server and libuv server traces, side by side
+#                   (SERVER=epoll|poll|fork for another left column, STRACE=1)
 #   make diagram    your own run as a sequence diagram (FORMAT=text, SESSION=
 #                   blocking|fork|libuv, TRACES='a.trace b.trace', OUT=file)
 #   make diagrams   regenerate the diagrams the lessons show (lessons/img/)
@@ -306,7 +307,7 @@ quotes:
 	@sh tests/scripts/quotes.sh --update
 
 compare: all
-	@sh tests/scripts/compare.sh $(if $(STRACE),--strace)
+	@sh tests/scripts/compare.sh $(if $(STRACE),--strace) $(if $(SERVER),--server $(SERVER))
 
 # A sequence diagram of a session it records (SESSION, default blocking) or
 # of the trace files in TRACES. SVG into OUT (default build/diagram.svg), or

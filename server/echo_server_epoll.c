@@ -460,7 +460,7 @@ static void accept_clients(struct server *s)
             snprintf(note, sizeof note, "queue empty");
         }
         trace(fd, note,
-              fd >= 0 ? "uv__server_io -> uv__accept, then on_new_connection"
+              fd >= 0 ? "uv__server_io -> uv__accept, then on_new_connection -> uv_accept"
               : errno == EINTR ? "(uv__accept retries EINTR itself)"
                                : "uv__server_io -> uv__accept",
               "accept4(%d, SOCK_NONBLOCK|SOCK_CLOEXEC)", listen_fd);
@@ -829,7 +829,9 @@ static void run_loop(struct server *s)
         int n;
         do {  /* a signal: its handler wrote to the pipe, so wait again */
             n = epoll_wait(s->epfd, events, MAX_EVENTS, timeout);
-            trace(n, NULL, "uv_run -> uv__io_poll", "epoll_wait(%d, %d ms)",
+            trace(n, NULL, n < 0 && errno == EINTR
+                  ? "(uv__io_poll waits again itself)" : "uv_run -> uv__io_poll",
+              "epoll_wait(%d, %d ms)",
                   s->epfd, timeout);
         } while (n < 0 && errno == EINTR);
         if (n < 0)
