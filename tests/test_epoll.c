@@ -12,7 +12,8 @@
  * (the pipe2 whose read end is added to epoll), stdout and stderr. What
  * is left out, and why:
  *   - calls on descriptors the dynamic loader opens (openat, read, close
- *     of the shared libraries, before main);
+ *     of the shared libraries, before main), and those a sanitizer's
+ *     runtime opens (/proc/self/maps...) under make test SANITIZE=1;
  *   - libuv's own setup, which has no counterpart in a loop of 700 lines:
  *     the pipe2 that uv__signal_global_init makes as a lock for its
  *     signal handler (read and written around every signal, never added to
@@ -141,7 +142,8 @@ static void reduce_line(struct fds *f, const char *line, char *out,
     if (strcmp(name, "epoll_pwait") == 0)
         snprintf(name, sizeof name, "epoll_wait");  /* arm64 has only this */
 
-    if (strcmp(name, "openat") == 0 || strcmp(name, "eventfd2") == 0 ||
+    if (strcmp(name, "openat") == 0 || strcmp(name, "open") == 0 ||
+        strcmp(name, "eventfd2") == 0 ||
         strncmp(name, "dup", 3) == 0) {
         if (valid_fd(result))
             f->other[result] = 1;
@@ -269,7 +271,7 @@ static void traced_session(const char *name, const char *strace, char *out,
                     no_leaks, "-e",
                     "trace=socket,bind,listen,accept4,read,write,close,"
                     "epoll_create1,epoll_ctl,epoll_wait,epoll_pwait,"
-                    "setsockopt,getsockname,pipe2,eventfd2,openat,dup,dup2,"
+                    "setsockopt,getsockname,pipe2,eventfd2,open,openat,dup,dup2,"
                     "dup3",
                     (char *)bin_path(name, server_path, sizeof server_path),
                     "0", NULL};
