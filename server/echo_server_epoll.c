@@ -95,7 +95,7 @@ struct watcher {
 /* What the server remembers about one client between two wake-ups. */
 struct client {
     struct watcher w;   /* first, so a watcher of a client is the client */
-    char *out;          /* echo not yet taken by the socket; NULL until needed */
+    char *out;          /* echo the socket has not taken; NULL until needed */
     size_t out_start;   /* first byte still to send */
     size_t out_end;     /* one past the last */
     size_t out_cap;     /* bytes allocated at out */
@@ -460,7 +460,8 @@ static void accept_clients(struct server *s)
             snprintf(note, sizeof note, "queue empty");
         }
         trace(fd, note,
-              fd >= 0 ? "uv__server_io -> uv__accept, then on_new_connection -> uv_accept"
+              fd >= 0 ? "uv__server_io -> uv__accept, then on_new_connection"
+                        " -> uv_accept"
               : errno == EINTR ? "(uv__accept retries EINTR itself)"
                                : "uv__server_io -> uv__accept",
               "accept4(%d, SOCK_NONBLOCK|SOCK_CLOEXEC)", listen_fd);
@@ -829,10 +830,10 @@ static void run_loop(struct server *s)
         int n;
         do {  /* a signal: its handler wrote to the pipe, so wait again */
             n = epoll_wait(s->epfd, events, MAX_EVENTS, timeout);
-            trace(n, NULL, n < 0 && errno == EINTR
-                  ? "(uv__io_poll waits again itself)" : "uv_run -> uv__io_poll",
-              "epoll_wait(%d, %d ms)",
-                  s->epfd, timeout);
+            trace(n, NULL,
+                  n < 0 && errno == EINTR ? "(uv__io_poll waits again itself)"
+                                          : "uv_run -> uv__io_poll",
+                  "epoll_wait(%d, %d ms)", s->epfd, timeout);
         } while (n < 0 && errno == EINTR);
         if (n < 0)
             die(EX_OSERR, "epoll_wait: %s", strerror(errno));

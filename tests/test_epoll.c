@@ -246,8 +246,8 @@ static void reduce_line(struct fds *f, const char *line, char *out,
         append(out, size, "setsockopt(%s, %s)\n", who, opt);
         return;
     }
-    append(out, size, "%s(%s)%s%s\n", name, who, err[0] != '\0' ? " = -1 " : "",
-           err);
+    append(out, size, "%s(%s)%s%s\n", name, who,
+           err[0] != '\0' ? " = -1 " : "", err);
 }
 
 /* Run server name under strace through the scripted session and reduce
@@ -271,8 +271,8 @@ static void traced_session(const char *name, const char *strace, char *out,
                     no_leaks, "-e",
                     "trace=socket,bind,listen,accept4,read,write,close,"
                     "epoll_create1,epoll_ctl,epoll_wait,epoll_pwait,"
-                    "setsockopt,getsockname,pipe2,eventfd2,open,openat,dup,dup2,"
-                    "dup3",
+                    "setsockopt,getsockname,pipe2,eventfd2,open,openat,"
+                    "dup,dup2,dup3",
                     (char *)bin_path(name, server_path, sizeof server_path),
                     "0", NULL};
     struct server srv;
