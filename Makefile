@@ -5,6 +5,7 @@
 #   make test       install Criterion if missing, build, run the whole suite
 #   make bench      measure every server with bin/echo-bench (figures)
 #   make compare    blocking server and libuv server traces, side by side
+#                   (SERVER=epoll|poll|fork for another left column, STRACE=1)
 #   make diagram    your own run as a sequence diagram (FORMAT=text, SESSION=
 #                   blocking|fork|libuv, TRACES='a.trace b.trace', OUT=file)
 #   make diagrams   regenerate the diagrams the lessons show (lessons/img/)
@@ -49,6 +50,12 @@ endif
 # Every .c under server/ and client/ is one program: server/echo_server.c
 # becomes bin/echo-server. A new program needs no Makefile change.
 CORE_SRC   := $(sort $(wildcard server/*.c client/*.c))
+# echo-server-epoll is Linux's epoll: elsewhere it is left out, with a note.
+EPOLL_SRC  := server/echo_server_epoll.c
+HAVE_EPOLL := $(if $(filter Linux,$(shell uname -s 2>/dev/null)),yes)
+ifneq ($(HAVE_EPOLL),yes)
+CORE_SRC   := $(filter-out $(EPOLL_SRC),$(CORE_SRC))
+endif
 COMMON_SRC := $(sort $(wildcard common/*.c))
 UV_SRC     := $(sort $(wildcard libuv/*.c))
 TEST_SRC   := $(sort $(wildcard tests/*.c))
@@ -77,6 +84,9 @@ endif
 all: $(ALL_BINS) uv-note
 
 uv-note:
+ifneq ($(HAVE_EPOLL),yes)
+	@echo "not Linux (uname -s: $$(uname -s)): skipped echo-server-epoll, which needs epoll"
+endif
 ifneq ($(HAVE_UV),yes)
 	@echo "libuv not found (pkg-config libuv): skipped $(notdir $(UV_BINS)); apt-get install libuv1-dev to build them"
 endif
@@ -304,7 +314,7 @@ transcripts: all
 	@sh tests/scripts/quotes.sh --update-transcripts
 
 compare: all
-	@sh tests/scripts/compare.sh $(if $(STRACE),--strace)
+	@sh tests/scripts/compare.sh $(if $(STRACE),--strace) $(if $(SERVER),--server $(SERVER))
 
 # A sequence diagram of a session it records (SESSION, default blocking) or
 # of the trace files in TRACES. SVG into OUT (default build/diagram.svg), or

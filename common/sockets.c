@@ -12,8 +12,29 @@
 #include "signals.h"
 #include "trace.h"
 
+/* "|SOCK_NONBLOCK|SOCK_CLOEXEC", or the part of it type_flags holds. */
+static const char *type_flag_names(int type_flags)
+{
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+    int nb = (type_flags & SOCK_NONBLOCK) != 0;
+    int ce = (type_flags & SOCK_CLOEXEC) != 0;
+    return nb && ce ? "|SOCK_NONBLOCK|SOCK_CLOEXEC"
+           : nb     ? "|SOCK_NONBLOCK"
+           : ce     ? "|SOCK_CLOEXEC"
+                    : "";
+#else
+    return type_flags != 0 ? "|(flags)" : "";
+#endif
+}
+
 /* region: open-listener */
 int open_listener(const struct sockaddr_storage *addr, int backlog)
+{
+    return open_listener_flags(addr, backlog, 0);
+}
+
+int open_listener_flags(const struct sockaddr_storage *addr, int backlog,
+                        int type_flags)
 {
     const struct sockaddr *sa = (const struct sockaddr *)addr;
     char where[ADDR_TEXT_MAX];
@@ -23,9 +44,10 @@ int open_listener(const struct sockaddr_storage *addr, int backlog)
 
     /* region: listener-socket */
     /* 1. A socket is just a descriptor until we give it an address. */
-    int fd = socket(sa->sa_family, SOCK_STREAM, 0);
+    int fd = socket(sa->sa_family, SOCK_STREAM | type_flags, 0);
     trace(fd, NULL, "made in uv_tcp_bind (uv_tcp_init makes none)",
-          "socket(%s, SOCK_STREAM, 0)", family_name(sa->sa_family));
+          "socket(%s, SOCK_STREAM%s, 0)", family_name(sa->sa_family),
+          type_flag_names(type_flags));
     if (fd < 0)
         die(EX_OSERR, "socket: %s%s", strerror(errno), errno_hint(errno));
     /* endregion: listener-socket */

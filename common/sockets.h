@@ -18,6 +18,13 @@
  * "address in use"). Returns the listening descriptor. */
 int open_listener(const struct sockaddr_storage *addr, int backlog);
 
+/* open_listener with type_flags or'ed into socket's type: SOCK_NONBLOCK |
+ * SOCK_CLOEXEC (Linux, the BSDs) makes the listener non-blocking and
+ * close-on-exec from birth, as libuv's uv__socket does, instead of an
+ * fcntl afterwards. */
+int open_listener_flags(const struct sockaddr_storage *addr, int backlog,
+                        int type_flags);
+
 /* getsockname, then print "listening on ADDR:PORT" on stdout and flush it:
  * the line tests and scripts wait for. Returns 0 or -1 (errno set). */
 int say_listening(int listen_fd);

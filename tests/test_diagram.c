@@ -981,8 +981,9 @@ static int expect_all_stamped(const char *who, const char *text)
 Test(trace_time, every_program_stamps_its_trace)
 {
     static const char *const servers[] = {"echo-server", "echo-server-fork",
-                                          "echo-server-poll", "udp-echo-server",
-                                          "uv-echo-server"};
+                                          "echo-server-poll",
+                                          "echo-server-epoll",
+                                          "udp-echo-server", "uv-echo-server"};
     setenv("SOCKLAB_TRACE_TIME", "1", 1);
     for (size_t i = 0; i < sizeof servers / sizeof servers[0]; i++) {
         if (!bin_exists(servers[i]))

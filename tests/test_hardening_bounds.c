@@ -48,6 +48,7 @@ static const char *const TCP_SERVERS[] = {
     "echo-server",
     "echo-server-fork",
     "echo-server-poll",
+    "echo-server-epoll",
     "uv-echo-server",
 };
 
@@ -55,12 +56,14 @@ static const char *const TCP_SERVERS[] = {
 static const char *const MANY_SERVERS[] = {
     "echo-server-fork",
     "echo-server-poll",
+    "echo-server-epoll",
     "uv-echo-server",
 };
 
 /* The event-loop servers: one process, a descriptor per client. */
 static const char *const LOOP_SERVERS[] = {
     "echo-server-poll",
+    "echo-server-epoll",
     "uv-echo-server",
 };
 

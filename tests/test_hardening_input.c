@@ -485,6 +485,7 @@ static const struct {
     {"echo-server", "getsockname(3) = 0  ", 0},
     {"echo-server-fork", "getsockname(3) = 0  ", 0},
     {"echo-server-poll", "getsockname(3) = 0  ", 0},
+    {"echo-server-epoll", "getsockname(6) = 0  ", 0},
     {"udp-echo-server", "getsockname(3) = 0  ", 1},
     {"uv-echo-server", "uv_tcp_getsockname(server) = 0  ", 0},
 };
@@ -580,11 +581,11 @@ Test(std, guard_std_fds_fills_the_closed_ones_and_leaves_the_rest)
 /* ---- cmdline ----------------------------------------------------------------- */
 
 static const char *const server_names[] = {
-    "echo-server", "echo-server-fork", "echo-server-poll", "udp-echo-server",
-    "uv-echo-server"};
+    "echo-server", "echo-server-fork", "echo-server-poll", "echo-server-epoll",
+    "udp-echo-server", "uv-echo-server"};
 static const char *const every_program[] = {
-    "echo-server", "echo-server-fork", "echo-server-poll", "udp-echo-server",
-    "echo-client", "udp-echo-client", "echo-bench", "uv-echo-server",
+    "echo-server", "echo-server-fork", "echo-server-poll", "echo-server-epoll",
+    "udp-echo-server", "echo-client", "udp-echo-client", "echo-bench", "uv-echo-server",
     "uv-echo-client"};
 static const char *const client_names[] = {
     "echo-client", "udp-echo-client", "echo-bench", "uv-echo-client"};
@@ -710,6 +711,7 @@ Test(cmdline, a_scoped_ready_line_can_be_pasted_into_a_client)
         const char *server, *client;
     } pairs[] = {{"echo-server", "echo-client"},
                  {"echo-server-poll", "echo-client"},
+                 {"echo-server-epoll", "echo-client"},
                  {"uv-echo-server", "uv-echo-client"},
                  {"udp-echo-server", "udp-echo-client"}};
     for (size_t i = 0; i < COUNT(pairs); i++) {

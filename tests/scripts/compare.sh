@@ -1,7 +1,12 @@
 #!/bin/sh
 # compare.sh - the blocking echo server and the libuv one, step by step.
 #
-#   sh tests/scripts/compare.sh [--strace]     (make compare [STRACE=1])
+#   sh tests/scripts/compare.sh [--strace] [--server NAME]
+#                                   (make compare [STRACE=1] [SERVER=NAME])
+#
+# --server sets another server in the left column: epoll (bin/echo-server-
+# epoll, whose strace lines up with libuv's call for call), poll, fork, or
+# a program name; the default is the blocking echo-server.
 #
 # Runs bin/echo-server -v 0, then bin/uv-echo-server -v 0, gives each the
 # same short session (printf 'hello\n' | bin/echo-client 127.0.0.1 PORT),
@@ -18,14 +23,27 @@
 # POSIX sh. Every process started here is stopped and reaped by pid, and the
 # scratch directory removed, however the script ends.
 
-usage="usage: sh tests/scripts/compare.sh [--strace]"
+usage="usage: sh tests/scripts/compare.sh [--strace] [--server blocking|fork|poll|epoll|PROGRAM]"
 use_strace=0
-for arg in "$@"; do
-    case $arg in
+left_prog=echo-server
+left_kind=blocking
+while [ $# -gt 0 ]; do
+    case $1 in
     --strace) use_strace=1 ;;
+    --server)
+        [ $# -ge 2 ] || { echo "compare: --server needs a name ($usage)" >&2; exit 64; }
+        shift
+        case $1 in
+        blocking | echo-server) left_prog=echo-server; left_kind=blocking ;;
+        fork | echo-server-fork) left_prog=echo-server-fork; left_kind=fork ;;
+        poll | echo-server-poll) left_prog=echo-server-poll; left_kind=poll ;;
+        epoll | echo-server-epoll) left_prog=echo-server-epoll; left_kind=epoll ;;
+        *) echo "compare: unknown server '$1': try blocking, fork, poll or epoll" >&2; exit 64 ;;
+        esac ;;
     -h | --help) echo "$usage"; exit 0 ;;
-    *) echo "compare: unknown argument '$arg' ($usage)" >&2; exit 64 ;;
+    *) echo "compare: unknown argument '$1' ($usage)" >&2; exit 64 ;;
     esac
+    shift
 done
 
 # Run from the top of the checkout, wherever we were called from. The
@@ -106,14 +124,16 @@ wait_line() {
 
 # ---- what we can run ---------------------------------------------------------
 
-for prog in echo-server echo-client; do
+[ "$left_prog" = echo-server-epoll ] && [ ! -x "$bin/$left_prog" ] &&
+    fail "$bin/$left_prog is not built (it needs Linux's epoll)"
+for prog in $left_prog echo-client; do
     [ -x "$bin/$prog" ] || fail "$bin/$prog is missing: run make first"
 done
-servers="echo-server"
+servers="$left_prog"
 if [ -x "$bin/uv-echo-server" ]; then
-    servers="echo-server uv-echo-server"
+    servers="$left_prog uv-echo-server"
 else
-    echo "compare: bin/uv-echo-server is not built (libuv not found by pkg-config), so only the blocking server's trace is shown"
+    echo "compare: bin/uv-echo-server is not built (libuv not found by pkg-config), so only the $left_kind server's trace is shown"
 fi
 
 if [ "$use_strace" = 1 ]; then
@@ -339,18 +359,18 @@ left=$tmp/left
 right=$tmp/right
 : >"$right"
 
-clean_trace "$tmp/echo-server.err" >"$left"
+clean_trace "$tmp/$left_prog.err" >"$left"
 [ -f "$tmp/uv-echo-server.err" ] &&
     clean_trace "$tmp/uv-echo-server.err" >"$right"
 printf '%s\n' "One session, printf 'hello\\n' | bin/echo-client 127.0.0.1 PORT," \
     "then SIGTERM, against each server; each step beside its counterpart."
 echo
-show "$left" "$right" "bin/echo-server -v (blocking)" \
+show "$left" "$right" "bin/$left_prog -v ($left_kind)" \
     "bin/uv-echo-server -v (libuv)"
 
 if [ "$use_strace" = 1 ]; then
     : >"$right"
-    clean_strace "$tmp/echo-server.strace" >"$left"
+    clean_strace "$tmp/$left_prog.strace" >"$left"
     [ -f "$tmp/uv-echo-server.strace" ] &&
         clean_strace "$tmp/uv-echo-server.strace" >"$right"
     echo
@@ -358,6 +378,6 @@ if [ "$use_strace" = 1 ]; then
     echo "accept4,read,write,epoll_*,close,shutdown), from the first socket or"
     echo "epoll_create1 on; the -v trace's own write(2, ...) calls left out."
     echo
-    show "$left" "$right" "echo-server" "uv-echo-server"
+    show "$left" "$right" "$left_prog" "uv-echo-server"
 fi
 exit 0
