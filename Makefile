@@ -69,7 +69,7 @@ else
 ALL_BINS  := $(CORE_BINS)
 endif
 
-.PHONY: all core uv-note test test-deps fuzz lint demo bench compare diagram diagrams memcheck quotes clean install
+.PHONY: all core uv-note test test-deps fuzz lint demo bench bench-chart compare diagram diagrams memcheck quotes clean install
 .DEFAULT_GOAL := all
 
 all: $(ALL_BINS) uv-note
@@ -283,8 +283,23 @@ $(TIDY_FILES): tidy/%:
 demo: all
 	@sh tests/scripts/demo.sh
 
-bench: all
+# make bench: every server, workloads interleaved over ROUNDS (3) rounds,
+# medians and ratios; table on stdout, build/bench/bench.csv and .svg.
+# uv-pingpong is the independent generator it checks echo-bench against
+# (libuv's loop, none of echo-bench's code); built only with libuv.
+BENCH_TOOLS := $(if $(filter yes,$(HAVE_UV)),$(BUILD)/bench/uv-pingpong)
+$(BUILD)/bench/uv-pingpong: tests/bench/uv_pingpong.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(UV_CFLAGS) $(CFLAGS) $< $(LDFLAGS) $(UV_LIBS) -o $@
+
+bench: all $(BENCH_TOOLS)
 	@sh tests/scripts/bench.sh
+
+# The chart lessons/09-measuring.md embeds, from the last make bench (one
+# is run first when there is none).
+bench-chart:
+	@test -f $(BUILD)/bench/bench.svg || $(MAKE) --no-print-directory bench
+	cp $(BUILD)/bench/bench.svg lessons/img/bench.svg
 
 memcheck: all
 	@sh tests/scripts/memcheck.sh
