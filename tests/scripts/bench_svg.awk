@@ -47,6 +47,7 @@ END {
 
     pw = 460; ph = 300; gap = 20; top = 40
     W = 2 * pw + 3 * gap; H = top + 2 * ph + 3 * gap + 30 + 18 * int((ns + 2) / 3)
+    print "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
     printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H
     print "<title>echo servers measured by make bench</title>"
     printf "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", W, H
@@ -62,7 +63,7 @@ END {
         printf "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f7f7f7\" stroke=\"#cccccc\"/>\n", px, py, pw, ph
         printf "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">%s (%s)</text>\n", px + 10, py + 18, esc(title[wk]), esc(unit[wk])
         # Bars: the plot area is below the title, above the names.
-        ax = px + 10; ay = py + 40; aw = pw - 20; ah = ph - 80
+        ax = px + 10; ay = py + 62; aw = pw - 20; ah = ph - 92
         bw = aw / (ns > 0 ? ns : 1)
         for (i = 1; i <= ns; i++) {
             s = server[i]
