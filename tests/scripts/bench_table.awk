@@ -52,6 +52,7 @@ NR == 1 { next }
     rates[key] = rates[key] " " $9
     p50[key] = p50[key] " " $12
     p99[key] = p99[key] " " $13
+    mx[key] = mx[key] " " $14
     if ($17 + 0 >= 0) cpu[key] = cpu[key] " " $17
     bad[key] += $15
     n[key]++
@@ -62,7 +63,7 @@ END {
     nall = split("pingpong-1 pingpong-50 pump connect socketpair fork stream", all, " ")
     for (k in rates) {
         med[k] = median(rates[k])
-        m50[k] = median(p50[k]); m99[k] = median(p99[k])
+        m50[k] = median(p50[k]); m99[k] = median(p99[k]); mmax[k] = median(mx[k])
         mcpu[k] = median(cpu[k])
     }
     print "server,workload,unit,rate,ratio,p50_us,p99_us,server_cpu_us_per,rounds,mismatches" > csv
@@ -82,7 +83,7 @@ END {
         }
     }
 
-    print "| server | pingpong, 1 client | pingpong, 50 clients | pump (bulk echo) | connect, 1 at a time | p99 at 50 clients | server CPU per round trip (50 clients) | server CPU per connection |"
+    print "| server | pingpong, 1 client | pingpong, 50 clients | pump (bulk echo) | connect, 1 at a time | p99 / max at 50 clients | server CPU per round trip (50 clients) | server CPU per connection |"
     print "|---|---:|---:|---:|---:|---:|---:|---:|"
     for (i = 1; i <= nserv; i++) {
         s = order[i]
@@ -96,7 +97,7 @@ END {
                                 r == "" ? "?" : sprintf("%.2f", r))
         }
         k50 = s SUBSEP "pingpong-50"; kc = s SUBSEP "connect"
-        line = line " | " (k50 in m99 ? fmt(m99[k50]) " us" : "-")
+        line = line " | " (k50 in m99 ? fmt(m99[k50]) " / " fmt(mmax[k50]) " us" : "-")
         line = line " | " (mcpu[k50] != "" ? sprintf("%.1f us", mcpu[k50]) : "-")
         line = line " | " (mcpu[kc] != "" ? sprintf("%.1f us", mcpu[kc]) : "-")
         print line " |"
