@@ -139,7 +139,7 @@ static const char *on_option(int letter, const char *arg, void *ctx)
     }
 }
 
-/* ---- time ---------------------------------------------------------------- */
+/* ---- time --------------------------------------------------------------- */
 
 /* CLOCK_MONOTONIC: a wall clock can be stepped in the middle of a run. */
 static double now(void)
@@ -223,13 +223,16 @@ static double lat_quantile(double q)
                 return (double)b / 1e3;
             unsigned shift = (unsigned)((b - SUB) / SUB);
             uint64_t low = (uint64_t)(SUB + (b - SUB) % SUB) << shift;
-            return ((double)low + (double)((uint64_t)1 << shift) / 2) / 1e3;
+            double width = (double)((uint64_t)1 << shift);
+            double mid = ((double)low + width / 2) / 1e3;
+            /* A bucket's middle may lie past the largest sample in it. */
+            return mid < lat_max * 1e6 ? mid : lat_max * 1e6;
         }
     }
     return lat_max * 1e6;
 }
 
-/* ---- the server's CPU time --------------------------------------------------
+/* ---- the server's CPU time -------------------------------------------------
  *
  * /proc/PID/stat has, after the name in parentheses, the process state
  * and then numbered fields; 14-17 are utime, stime (this process, all its
@@ -301,7 +304,7 @@ static double own_cpu(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* ---- the result -------------------------------------------------------------- */
+/* ---- the result --------------------------------------------------------- */
 
 struct result {
     long clients;
@@ -313,7 +316,7 @@ struct result {
     double own_cpu;        /* seconds */
 };
 
-/* ---- the client side of one connection ------------------------------------ */
+/* ---- the client side of one connection ---------------------------------- */
 
 struct conn {
     int fd;              /* -1: not open */
@@ -412,8 +415,8 @@ static int conn_write(struct conn *c, size_t index, const struct plan *plan)
         uint64_t room = c->goal - c->sent;
         if (plan->mode == PUMP && c->sent - c->got >= PUMP_WINDOW)
             return 0;  /* enough in flight; reading makes room */
-        size_t len = (size_t)(room < (uint64_t)plan->size ? room
-                                                           : (uint64_t)plan->size);
+        uint64_t most = (uint64_t)plan->size;
+        size_t len = (size_t)(room < most ? room : most);
         ssize_t n = write(c->fd, stream_at(c->base + c->sent), len);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return 0;  /* the socket is full: poll says when it drains */
@@ -857,7 +860,7 @@ static void ref_stream(const struct plan *plan, double deadline,
     close(fd);
 }
 
-/* ---- the backstop -----------------------------------------------------------
+/* ---- the backstop ----------------------------------------------------------
  *
  * Every wait in the loops above is cut to the deadline. One is not ours to
  * cut: the first connect goes through connect_to, which blocks, and a
@@ -875,7 +878,7 @@ static void on_alarm(int sig)
     _exit(EX_UNAVAILABLE);
 }
 
-/* ---- the report ------------------------------------------------------------ */
+/* ---- the report --------------------------------------------------------- */
 
 static void report(const struct plan *plan, const struct result *res)
 {

@@ -27,7 +27,7 @@
 TestSuite(bench, .timeout = 60, .fini = harness_cleanup);
 TestSuite(bench_chart, .timeout = 30, .fini = harness_cleanup);
 
-/* ---- a small XML checker ----------------------------------------------------
+/* ---- a small XML checker ---------------------------------------------------
  * The same checker as tests/test_diagram.c's (tested there on broken
  * documents): both suites check an SVG a script drew. */
 static char xml_why[256];
@@ -214,7 +214,7 @@ static const char *xml_problem(const char *doc)
 }
 
 
-/* ---- fake servers -------------------------------------------------------------
+/* ---- fake servers ----------------------------------------------------------
  * Each runs in a child (child_run) on a listening socket made here, and
  * plays one way a server can let a client down. */
 
@@ -311,7 +311,7 @@ static void need(const char *name)
         cr_skip_test("%s is not built", name);
 }
 
-/* ---- the deadline ----------------------------------------------------------------- */
+/* ---- the deadline ------------------------------------------------------- */
 
 /* The old generator, against such a server, ran until it was killed (and
  * -m connect -d 2 took 9.8 s). */
@@ -350,7 +350,7 @@ Test(bench, connect_ends_at_its_deadline_against_a_server_that_never_answers)
                        "connect");
 }
 
-/* ---- what came back ------------------------------------------------------------- */
+/* ---- what came back ----------------------------------------------------- */
 
 Test(bench, an_echo_that_differs_is_reported_with_its_offset)
 {
@@ -492,7 +492,7 @@ Test(bench, bad_values_are_refused_with_what_would_work)
     }
 }
 
-/* ---- the chart ------------------------------------------------------------------ */
+/* ---- the chart ---------------------------------------------------------- */
 
 /* What make bench writes to build/bench/bench.csv, with a server name a
  * careless chart would break the XML with. */

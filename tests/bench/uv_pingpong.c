@@ -61,11 +61,14 @@ static void on_written(uv_write_t *req, int status)
     }
 }
 
-/* A uv_write_t may not be used again before its callback has run, and the
- * echo can come back before that callback does: a finished write is queued
- * (uv__write_req_finish -> uv__io_feed in libuv 1.44's src/unix/stream.c)
- * and its callback runs on a later turn of the loop. So the next message
- * may have to wait for on_written. */
+/* uv_try_write writes at once when the socket has room, as it always has
+ * for 64 bytes here, with no request and no callback. Only when it cannot
+ * take the whole message does uv_write queue the rest. A uv_write_t may not
+ * be used again before its callback has run, and the echo can come back
+ * before that callback does (a finished write is queued by
+ * uv__write_req_finish -> uv__io_feed in libuv 1.44's src/unix/stream.c,
+ * and called back on a later turn of the loop), so the next message may
+ * have to wait for on_written. */
 static void send_message(struct client *c)
 {
     c->got = 0;
@@ -73,9 +76,14 @@ static void send_message(struct client *c)
         c->next_waits = 1;
         return;
     }
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &out, 1);
+    if (n == SIZE)
+        return;
+    uv_buf_t rest = uv_buf_init(message + (n > 0 ? n : 0),
+                                (unsigned)(SIZE - (n > 0 ? n : 0)));
     c->writing = 1;
     c->write.data = c;
-    uv_write(&c->write, (uv_stream_t *)&c->tcp, &out, 1, on_written);
+    uv_write(&c->write, (uv_stream_t *)&c->tcp, &rest, 1, on_written);
 }
 
 static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
