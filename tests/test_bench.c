@@ -446,7 +446,7 @@ Test(bench, csv_gives_every_mode_its_figures_and_the_servers_cpu)
     server_release(&srv);
 }
 
-Test(bench, json_is_one_line_and_references_leave_no_child)
+Test(bench, json_is_one_line_for_each_reference_mode)
 {
     static const char *const refs[] = {"ref-socketpair", "ref-fork",
                                        "ref-stream"};
