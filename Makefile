@@ -78,7 +78,7 @@ else
 ALL_BINS  := $(CORE_BINS)
 endif
 
-.PHONY: all core uv-note test test-deps fuzz lint demo bench compare diagram diagrams memcheck quotes transcripts clean install
+.PHONY: all core uv-note test test-deps fuzz lint demo bench bench-chart compare diagram diagrams memcheck quotes transcripts clean install
 .DEFAULT_GOAL := all
 
 all: $(ALL_BINS) uv-note
@@ -110,10 +110,6 @@ $(BIN)/$(call prog_name,$(1)): $(BUILD)/$(1:.c=.o) $(COMMON_LIB)
 	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
 endef
 $(foreach s,$(CORE_SRC),$(eval $(call core_program,$(s))))
-
-# echo-bench runs one thread per client (POSIX threads; part of libc on
-# current glibc, a separate library on older systems).
-$(BIN)/echo-bench: LDLIBS += -pthread
 
 # libuv programs: only these see libuv's headers and library.
 define uv_program
@@ -299,8 +295,23 @@ $(TIDY_FILES): tidy/%:
 demo: all
 	@sh tests/scripts/demo.sh
 
-bench: all
+# make bench: every server, workloads interleaved over ROUNDS (3) rounds,
+# medians and ratios; table on stdout, build/bench/bench.csv and .svg.
+# uv-pingpong is the independent generator it checks echo-bench against
+# (libuv's loop, none of echo-bench's code); built only with libuv.
+BENCH_TOOLS := $(if $(filter yes,$(HAVE_UV)),$(BUILD)/bench/uv-pingpong)
+$(BUILD)/bench/uv-pingpong: tests/bench/uv_pingpong.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(UV_CFLAGS) $(CFLAGS) $< $(LDFLAGS) $(UV_LIBS) -o $@
+
+bench: all $(BENCH_TOOLS)
 	@sh tests/scripts/bench.sh
+
+# The chart lessons/09-measuring.md embeds, from the last make bench (one
+# is run first when there is none).
+bench-chart:
+	@test -f $(BUILD)/bench/bench.svg || $(MAKE) --no-print-directory bench
+	cp $(BUILD)/bench/bench.svg lessons/img/bench.svg
 
 memcheck: all
 	@sh tests/scripts/memcheck.sh

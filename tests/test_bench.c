@@ -1,0 +1,628 @@
+/* test_bench.c - the load generator (bin/echo-bench) and make bench's chart.
+ *
+ * echo-bench must tell the truth about what happened: a hard deadline
+ * against a server that accepts and never answers, the offset of the first
+ * byte that came back different, a server that closed mid-message, and
+ * figures a script can read (-o csv, -o json). make bench's SVG is checked
+ * as data, not as a picture, on a CSV fixture (no bench is run): it must be
+ * well-formed XML and carry exactly one bar (data-server, data-workload)
+ * per server and workload.
+ */
+#include <criterion/criterion.h>
+
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#ifndef SOCKLAB_ROOT
+#error "SOCKLAB_ROOT must name the checkout (the Makefile defines it)"
+#endif
+
+TestSuite(bench, .timeout = 60, .fini = harness_cleanup);
+TestSuite(bench_chart, .timeout = 30, .fini = harness_cleanup);
+
+/* ---- a small XML checker ---------------------------------------------------
+ * The same checker as tests/test_diagram.c's (tested there on broken
+ * documents): both suites check an SVG a script drew. */
+static char xml_why[256];
+
+static const char *xml_fail(const char *doc, const char *at, const char *what)
+{
+    int line = 1;
+    for (const char *p = doc; p < at; p++)
+        if (*p == '\n')
+            line++;
+    snprintf(xml_why, sizeof xml_why, "line %d: %s near '%.30s'", line, what,
+             at);
+    return xml_why;
+}
+
+static int name_start(char c)
+{
+    return isalpha((unsigned char)c) || c == '_' || c == ':';
+}
+
+static int name_char(char c)
+{
+    return name_start(c) || isdigit((unsigned char)c) || c == '-' || c == '.';
+}
+
+/* The length of the name at p, 0 when there is none. */
+static size_t name_len(const char *p)
+{
+    size_t n = 0;
+    if (!name_start(p[0]))
+        return 0;
+    while (name_char(p[n]))
+        n++;
+    return n;
+}
+
+/* Is the "&..." at p one of XML's entities or a character reference?
+ * Returns its length, or 0. */
+static size_t entity_len(const char *p)
+{
+    static const char *const named[] = {"&amp;", "&lt;", "&gt;", "&quot;",
+                                        "&apos;"};
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+        if (strncmp(p, named[i], strlen(named[i])) == 0)
+            return strlen(named[i]);
+    if (strncmp(p, "&#x", 3) == 0) {
+        size_t n = 3;
+        while (isxdigit((unsigned char)p[n]))
+            n++;
+        return n > 3 && p[n] == ';' ? n + 1 : 0;
+    }
+    if (strncmp(p, "&#", 2) == 0) {
+        size_t n = 2;
+        while (isdigit((unsigned char)p[n]))
+            n++;
+        return n > 2 && p[n] == ';' ? n + 1 : 0;
+    }
+    return 0;
+}
+
+/* NULL when doc is well-formed XML as far as an SVG file needs: an
+ * optional <?xml ...?> declaration and comments, one root element, every
+ * tag closed in order, attributes quoted and unique, '<' and '&' in text
+ * and attribute values only as markup or entities. Otherwise what is
+ * wrong, and where. */
+static const char *xml_problem(const char *doc)
+{
+    char stack[64][64];
+    int depth = 0;
+    int roots = 0;
+    const char *p = doc;
+
+    if (strncmp(p, "<?xml", 5) == 0) {
+        const char *end = strstr(p, "?>");
+        if (end == NULL)
+            return xml_fail(doc, p, "unclosed <?xml declaration");
+        p = end + 2;
+    }
+    while (*p != '\0') {
+        if (strncmp(p, "<!--", 4) == 0) {
+            const char *end = strstr(p + 4, "-->");
+            if (end == NULL)
+                return xml_fail(doc, p, "unclosed comment");
+            p = end + 3;
+        } else if (p[0] == '<' && p[1] == '/') {
+            size_t n = name_len(p + 2);
+            if (n == 0)
+                return xml_fail(doc, p, "no name in a closing tag");
+            if (depth == 0)
+                return xml_fail(doc, p, "a closing tag with nothing open");
+            if (strlen(stack[depth - 1]) != n ||
+                strncmp(stack[depth - 1], p + 2, n) != 0)
+                return xml_fail(doc, p, "closing tag does not match the open one");
+            if (--depth == 0)
+                roots++;
+            p += 2 + n;
+            while (*p == ' ' || *p == '\n' || *p == '\t')
+                p++;
+            if (*p != '>')
+                return xml_fail(doc, p, "closing tag not ended by '>'");
+            p++;
+        } else if (*p == '<') {
+            size_t n = name_len(p + 1);
+            char attrs[32][64];
+            int nattrs = 0;
+            if (n == 0)
+                return xml_fail(doc, p, "'<' that starts no tag");
+            if (depth == 0 && roots > 0)
+                return xml_fail(doc, p, "a second root element");
+            if (n >= sizeof stack[0] || depth >= 64)
+                return xml_fail(doc, p, "name too long or nesting too deep");
+            char name[64];
+            memcpy(name, p + 1, n);
+            name[n] = '\0';
+            p += 1 + n;
+            for (;;) {
+                int space = 0;
+                while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') {
+                    p++;
+                    space = 1;
+                }
+                if (*p == '>' || (p[0] == '/' && p[1] == '>'))
+                    break;
+                size_t an = name_len(p);
+                if (an == 0 || !space)
+                    return xml_fail(doc, p, "not an attribute");
+                if (an >= sizeof attrs[0] || nattrs >= 32)
+                    return xml_fail(doc, p, "attribute name too long, or too many");
+                for (int i = 0; i < nattrs; i++)
+                    if (strlen(attrs[i]) == an && strncmp(attrs[i], p, an) == 0)
+                        return xml_fail(doc, p, "an attribute given twice");
+                memcpy(attrs[nattrs], p, an);
+                attrs[nattrs++][an] = '\0';
+                p += an;
+                if (*p != '=')
+                    return xml_fail(doc, p, "attribute without '='");
+                p++;
+                char quote = *p;
+                if (quote != '"' && quote != '\'')
+                    return xml_fail(doc, p, "attribute value not quoted");
+                p++;
+                while (*p != quote) {
+                    if (*p == '\0')
+                        return xml_fail(doc, p, "unclosed attribute value");
+                    if (*p == '<')
+                        return xml_fail(doc, p, "'<' in an attribute value");
+                    if (*p == '&') {
+                        size_t en = entity_len(p);
+                        if (en == 0)
+                            return xml_fail(doc, p, "bare '&' in an attribute value");
+                        p += en;
+                        continue;
+                    }
+                    p++;
+                }
+                p++;
+            }
+            if (*p == '/') {
+                p += 2;
+                if (depth == 0)
+                    roots++;
+            } else {
+                p++;
+                memcpy(stack[depth++], name, n + 1);
+            }
+        } else if (*p == '&') {
+            size_t en = entity_len(p);
+            if (en == 0)
+                return xml_fail(doc, p, "bare '&' in text");
+            if (depth == 0)
+                return xml_fail(doc, p, "text outside the root element");
+            p += en;
+        } else {
+            if (depth == 0 && !isspace((unsigned char)*p))
+                return xml_fail(doc, p, "text outside the root element");
+            p++;
+        }
+    }
+    if (depth > 0)
+        return xml_fail(doc, p, "element left open at the end");
+    if (roots != 1)
+        return xml_fail(doc, p, "not exactly one root element");
+    return NULL;
+}
+
+
+/* ---- fake servers ----------------------------------------------------------
+ * Each runs in a child (child_run) on a listening socket made here, and
+ * plays one way a server can let a client down. */
+
+enum fake { SILENT, FLIPS_BYTE_10, CLOSES_AFTER_30 };
+
+struct fake_server {
+    int listen_fd;
+    enum fake how;
+};
+
+static int run_fake(void *arg)
+{
+    const struct fake_server *f = arg;
+    unsigned char buf[4096];
+    int kept[64];
+    size_t n_kept = 0;
+    for (;;) {
+        int fd = accept(f->listen_fd, NULL, NULL);
+        if (fd < 0)
+            return 1;
+        if (f->how == SILENT) {
+            /* Accept, keep the connection open, never read a byte. */
+            if (n_kept < sizeof kept / sizeof kept[0])
+                kept[n_kept++] = fd;
+            continue;
+        }
+        if (f->how == CLOSES_AFTER_30) {
+            /* Take the whole first message (so that the close is a FIN,
+             * not a reset for unread bytes), echo 30 bytes of it, close. */
+            size_t got = 0;
+            ssize_t n;
+            while (got < 64 && (n = read(fd, buf + got, 64 - got)) > 0)
+                got += (size_t)n;
+            if (write(fd, buf, 30) != 30)
+                return 1;
+            close(fd);
+            continue;
+        }
+        size_t at = 0;  /* stream offset of buf[0] */
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof buf)) > 0) {
+            if (at <= 10 && at + (size_t)n > 10)
+                buf[10 - at] ^= 0x20;
+            if (write(fd, buf, (size_t)n) != n)
+                break;
+            at += (size_t)n;
+        }
+        close(fd);
+    }
+}
+
+static pid_t start_fake(enum fake how, uint16_t *port)
+{
+    static struct fake_server f;
+    f.listen_fd = tcp_listen("127.0.0.1", port);
+    cr_assert_geq(f.listen_fd, 0, "tcp_listen: %s", harness_error());
+    f.how = how;
+    pid_t pid = child_run(run_fake, &f);
+    cr_assert_gt(pid, 0, "child_run: %s", harness_error());
+    close(f.listen_fd);
+    return pid;
+}
+
+static void stop_fake(pid_t pid)
+{
+    struct exit_info how;
+    kill(pid, SIGKILL);
+    child_wait(pid, 5000, &how);
+}
+
+/* echo-bench ARGS... PORT; r filled; the time it took in *ms. */
+static void bench_run(const char *const args[], uint16_t port,
+                      struct run_result *r, long long *ms)
+{
+    const char *argv[24];
+    char p[16];
+    size_t n = 0;
+    snprintf(p, sizeof p, "%u", (unsigned)port);
+    for (; args[n] != NULL; n++)
+        argv[n] = args[n];
+    argv[n++] = p;
+    argv[n] = NULL;
+    long long t0 = now_ms();
+    cr_assert_eq(run_program("echo-bench", argv, NULL, 0, 20000, r), 0, "%s",
+                 harness_error());
+    *ms = now_ms() - t0;
+}
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static void need(const char *name)
+{
+    if (!bin_exists(name))
+        cr_skip_test("%s is not built", name);
+}
+
+/* ---- the deadline ------------------------------------------------------- */
+
+/* The old generator, against such a server, ran until it was killed (and
+ * -m connect -d 2 took 9.8 s). */
+static void silent_server_case(const char *const args[], const char *mode)
+{
+    struct run_result r;
+    char how[64];
+    long long ms;
+    uint16_t port;
+    need("echo-bench");
+    pid_t fake = start_fake(SILENT, &port);
+    bench_run(args, port, &r, &ms);
+    stop_fake(fake);
+    cr_expect(exited_with(&r.exit, 69), "%s -d 2 against a silent server: "
+              "%s, not exit 69; stderr: %s", mode,
+              describe_exit(&r.exit, how, sizeof how), r.err);
+    cr_expect(ms >= 1900 && ms <= 4000, "%s -d 2 took %lld ms", mode, ms);
+    cr_expect(strstr(r.err, "nothing came back in 2 s") != NULL,
+              "%s: the message does not say what happened: %s", mode, r.err);
+    run_result_free(&r);
+}
+
+Test(bench, pingpong_ends_at_its_deadline_against_a_server_that_never_answers)
+{
+    silent_server_case(ARGS("-c", "5", "-d", "2"), "pingpong");
+}
+
+Test(bench, pump_ends_at_its_deadline_against_a_server_that_never_answers)
+{
+    silent_server_case(ARGS("-m", "pump", "-d", "2"), "pump");
+}
+
+Test(bench, connect_ends_at_its_deadline_against_a_server_that_never_answers)
+{
+    silent_server_case(ARGS("-m", "connect", "-c", "3", "-d", "2"),
+                       "connect");
+}
+
+/* ---- what came back ----------------------------------------------------- */
+
+Test(bench, an_echo_that_differs_is_reported_with_its_offset)
+{
+    struct run_result r;
+    char how[64];
+    long long ms;
+    uint16_t port;
+    need("echo-bench");
+    pid_t fake = start_fake(FLIPS_BYTE_10, &port);
+    bench_run(ARGS("-n", "5", "-d", "5"), port, &r, &ms);
+    stop_fake(fake);
+    cr_expect(exited_with(&r.exit, 74), "%s; stderr: %s",
+              describe_exit(&r.exit, how, sizeof how), r.err);
+    cr_expect(strstr(r.err, "echo differs at byte 10 ") != NULL, "%s",
+              r.err);
+    cr_expect(strstr((const char *)r.out, " 1 mismatches") != NULL,
+              "one byte differed: %s", r.out);
+    run_result_free(&r);
+}
+
+Test(bench, a_server_that_closes_mid_message_is_named_so)
+{
+    struct run_result r;
+    char how[64];
+    long long ms;
+    uint16_t port;
+    need("echo-bench");
+    pid_t fake = start_fake(CLOSES_AFTER_30, &port);
+    bench_run(ARGS("-n", "5", "-d", "5"), port, &r, &ms);
+    stop_fake(fake);
+    cr_expect(exited_with(&r.exit, 74), "%s; stderr: %s",
+              describe_exit(&r.exit, how, sizeof how), r.err);
+    cr_expect(strstr(r.err, "server closed after 30 of 64 bytes") != NULL,
+              "%s", r.err);
+    run_result_free(&r);
+}
+
+/* A field of a CSV row by its header's name. */
+static int csv_field(const char *text, const char *name, char *out,
+                     size_t size)
+{
+    const char *nl = strchr(text, '\n');
+    if (nl == NULL)
+        return 0;
+    const char *h = text, *v = nl + 1;
+    while (h < nl && *v != '\0' && *v != '\n') {
+        size_t hl = strcspn(h, ",\n"), vl = strcspn(v, ",\n");
+        if (hl == strlen(name) && strncmp(h, name, hl) == 0) {
+            snprintf(out, size, "%.*s", (int)vl, v);
+            return 1;
+        }
+        h += hl + 1;
+        v += vl + (v[vl] == ',');
+    }
+    return 0;
+}
+
+Test(bench, csv_gives_every_mode_its_figures_and_the_servers_cpu)
+{
+    static const char *const modes[] = {"pingpong", "pump", "connect"};
+    struct server srv;
+    char pid[16], port[16], v[64], how[64];
+    need("echo-bench");
+    need("echo-server-poll");
+    cr_assert_eq(server_start(&srv, "echo-server-poll", NULL, NULL), 0, "%s",
+                 harness_error());
+    snprintf(pid, sizeof pid, "%ld", (long)srv.pid);
+    snprintf(port, sizeof port, "%u", (unsigned)srv.port);
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        struct run_result r;
+        const char *const args[] = {"-o", "csv", "-m", modes[i], "-c", "4",
+                                    "-n", "200", "-d", "10", "-p", pid,
+                                    port, NULL};
+        cr_assert_eq(run_program("echo-bench", args, NULL, 0, 20000, &r), 0,
+                     "%s", harness_error());
+        cr_expect(exited_with(&r.exit, 0), "%s: %s; %s", modes[i],
+                  describe_exit(&r.exit, how, sizeof how), r.err);
+        const char *out = (const char *)r.out;
+        cr_expect_eq(count_lines(out), 2, "%s: not a header and a row: %s",
+                     modes[i], out);
+        cr_expect(csv_field(out, "mode", v, sizeof v) &&
+                      strcmp(v, modes[i]) == 0, "%s: mode %s", modes[i], v);
+        cr_expect(csv_field(out, "count", v, sizeof v) &&
+                      strcmp(v, "800") == 0,
+                  "%s: 4 clients x 200 should count 800, not %s", modes[i],
+                  v);
+        cr_expect(csv_field(out, "mismatches", v, sizeof v) &&
+                      strcmp(v, "0") == 0, "%s: mismatches %s", modes[i], v);
+        cr_expect(csv_field(out, "server_cpu_s", v, sizeof v) &&
+                      atof(v) >= 0, "%s: server CPU '%s'", modes[i], v);
+        run_result_free(&r);
+    }
+    server_release(&srv);
+}
+
+Test(bench, json_is_one_line_for_each_reference_mode)
+{
+    static const char *const refs[] = {"ref-socketpair", "ref-fork",
+                                       "ref-stream"};
+    need("echo-bench");
+    for (size_t i = 0; i < sizeof refs / sizeof *refs; i++) {
+        struct run_result r;
+        char how[64];
+        const char *const args[] = {"-o", "json", "-m", refs[i], "-n", "50",
+                                    NULL};
+        cr_assert_eq(run_program("echo-bench", args, NULL, 0, 20000, &r), 0,
+                     "%s", harness_error());
+        cr_expect(exited_with(&r.exit, 0), "%s: %s; %s", refs[i],
+                  describe_exit(&r.exit, how, sizeof how), r.err);
+        const char *out = (const char *)r.out;
+        cr_expect(count_lines(out) == 1 && out[0] == '{' &&
+                      strstr(out, "\"count\":50,") != NULL,
+                  "%s: %s", refs[i], out);
+        run_result_free(&r);
+    }
+}
+
+Test(bench, bad_values_are_refused_with_what_would_work)
+{
+    static const struct { const char *flag, *value, *says; } bad[] = {
+        {"-m", "ping", "pingpong, pump, connect"},
+        {"-o", "xml", "text, csv or json"},
+        {"-s", "70000", "from 1 to 65536"},
+        {"-d", "0", "from 1 to 3600"},
+        {"-p", "x", "the pid of a running server"},
+    };
+    need("echo-bench");
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct run_result r;
+        char how[64];
+        const char *const args[] = {bad[i].flag, bad[i].value, NULL};
+        cr_assert_eq(run_program("echo-bench", args, NULL, 0, 10000, &r), 0,
+                     "%s", harness_error());
+        cr_expect(exited_with(&r.exit, 64), "%s %s: %s", bad[i].flag,
+                  bad[i].value, describe_exit(&r.exit, how, sizeof how));
+        cr_expect(strstr(r.err, bad[i].says) != NULL, "%s %s: %s",
+                  bad[i].flag, bad[i].value, r.err);
+        run_result_free(&r);
+    }
+}
+
+/* ---- the chart ---------------------------------------------------------- */
+
+/* What make bench writes to build/bench/bench.csv, with a server name a
+ * careless chart would break the XML with. */
+static const char fixture[] =
+    "server,workload,unit,rate,ratio,p50_us,p99_us,server_cpu_us_per,"
+    "rounds,mismatches\n"
+    "reference,socketpair,rt/s,50000.0,,18.0,50.0,,3,0\n"
+    "reference,fork,fork/s,4000.0,,230.0,700.0,,3,0\n"
+    "reference,stream,MB/s,2700.0,,0.0,0.0,,3,0\n"
+    "echo-server,pingpong-1,rt/s,30000.0,1.00,30.0,60.0,15.0,3,0\n"
+    "echo-server,pingpong-50,rt/s,29000.0,0.45,25.0,900.0,13.0,3,0\n"
+    "echo-server,pump,MB/s,1000.0,0.90,0.0,0.0,600.0,3,0\n"
+    "echo-server,connect,conn/s,9000.0,1.50,60.0,200.0,50.0,3,0\n"
+    "echo-server-poll,pingpong-1,rt/s,30000.0,1.00,30.0,60.0,15.0,3,0\n"
+    "echo-server-poll,pingpong-50,rt/s,65000.0,1.00,700.0,1500.0,12.0,3,0\n"
+    "echo-server-poll,pump,MB/s,1100.0,1.00,0.0,0.0,600.0,3,0\n"
+    "echo-server-poll,connect,conn/s,6000.0,1.00,90.0,400.0,70.0,3,0\n"
+    "uv-pingpong,pingpong-50,rt/s,66000.0,,0.0,0.0,,3,0\n"
+    "a<b&c,pingpong-1,rt/s,1.0,0.00,1.0,1.0,1.0,3,0\n";
+
+static char scratch[] = "/tmp/socklab-bench-test.XXXXXX";
+
+static void scratch_init(void)
+{
+    cr_assert_not_null(mkdtemp(scratch), "mkdtemp");
+}
+
+static void scratch_fini(void)
+{
+    char path[128];
+    static const char *const names[] = {"bench.csv", "bench.svg"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", scratch, names[i]);
+        unlink(path);
+    }
+    rmdir(scratch);
+    harness_cleanup();
+}
+
+/* The value of attribute name="..." in the tag at tag, raw (entities
+ * left as they are), into out; 1 when found. */
+static int attr(const char *tag, const char *name, char *out, size_t size)
+{
+    const char *end = strchr(tag, '>');
+    char key[64];
+    snprintf(key, sizeof key, " %s=\"", name);
+    const char *p = strstr(tag, key);
+    if (p == NULL || end == NULL || p > end)
+        return 0;
+    p += strlen(key);
+    size_t n = strcspn(p, "\"");
+    snprintf(out, size, "%.*s", (int)n, p);
+    return 1;
+}
+
+static int count_bars(const char *svg, const char *server,
+                      const char *workload)
+{
+    int n = 0;
+    char s[128], w[64];
+    for (const char *p = svg; (p = strstr(p, "<rect class=\"bar\"")) != NULL;
+         p++) {
+        if (attr(p, "data-server", s, sizeof s) &&
+            attr(p, "data-workload", w, sizeof w) &&
+            (server == NULL || strcmp(s, server) == 0) &&
+            (workload == NULL || strcmp(w, workload) == 0))
+            n++;
+    }
+    return n;
+}
+
+Test(bench_chart, one_well_formed_bar_per_server_and_workload,
+     .init = scratch_init, .fini = scratch_fini)
+{
+    char csv[128], svg_path[128], script[1024], how[64];
+    struct run_result r;
+    snprintf(csv, sizeof csv, "%s/bench.csv", scratch);
+    snprintf(svg_path, sizeof svg_path, "%s/bench.svg", scratch);
+    FILE *f = fopen(csv, "w");
+    cr_assert_not_null(f);
+    fputs(fixture, f);
+    fclose(f);
+    snprintf(script, sizeof script, "%s/tests/scripts/bench.sh",
+             SOCKLAB_ROOT);
+    const char *const args[] = {script, "--chart", csv, svg_path, NULL};
+    cr_assert_eq(run_program("/bin/sh", args, NULL, 0, 20000, &r), 0, "%s",
+                 harness_error());
+    cr_assert(exited_with(&r.exit, 0), "bench.sh --chart: %s; %s",
+              describe_exit(&r.exit, how, sizeof how), r.err);
+    run_result_free(&r);
+
+    f = fopen(svg_path, "r");
+    cr_assert_not_null(f, "no %s", svg_path);
+    static char svg[1 << 16];
+    size_t n = fread(svg, 1, sizeof svg - 1, f);
+    fclose(f);
+    svg[n] = '\0';
+    const char *why = xml_problem(svg);
+    cr_assert_null(why, "the SVG is not well-formed: %s", why);
+
+    static const char *const servers[] = {"echo-server", "echo-server-poll"};
+    static const char *const work[] = {"pingpong-1", "pingpong-50", "pump",
+                                       "connect"};
+    for (size_t s = 0; s < 2; s++)
+        for (size_t w = 0; w < 4; w++)
+            cr_expect_eq(count_bars(svg, servers[s], work[w]), 1,
+                         "%s %s: not exactly one bar", servers[s], work[w]);
+    cr_expect_eq(count_bars(svg, "a&lt;b&amp;c", "pingpong-1"), 1,
+                 "the odd name is not one escaped bar");
+    cr_expect_eq(count_bars(svg, NULL, NULL), 9,
+                 "9 bars (2 servers x 4 workloads + 1); the references and "
+                 "the generator check are not bars");
+    cr_expect_eq(count_bars(svg, "reference", NULL), 0);
+    cr_expect_eq(count_bars(svg, "uv-pingpong", NULL), 0);
+    cr_expect(strstr(svg, "class=\"limit\"") != NULL,
+              "no dashed line for the machine's limits");
+}
+
+Test(bench_chart, a_missing_csv_is_an_error_not_an_empty_chart)
+{
+    char script[1024], how[64];
+    struct run_result r;
+    snprintf(script, sizeof script, "%s/tests/scripts/bench.sh",
+             SOCKLAB_ROOT);
+    const char *const args[] = {script, "--chart", "/nonexistent/bench.csv",
+                                "/tmp/socklab-never.svg", NULL};
+    cr_assert_eq(run_program("/bin/sh", args, NULL, 0, 20000, &r), 0, "%s",
+                 harness_error());
+    cr_expect(exited_with(&r.exit, 66), "%s; %s",
+              describe_exit(&r.exit, how, sizeof how), r.err);
+    cr_expect(access("/tmp/socklab-never.svg", F_OK) != 0);
+    run_result_free(&r);
+}
