@@ -99,9 +99,10 @@ $(BIN)/$(call prog_name,$(1)): $(BUILD)/$(1:.c=.o) $(COMMON_LIB)
 endef
 $(foreach s,$(CORE_SRC),$(eval $(call core_program,$(s))))
 
-# echo-bench runs one thread per client (POSIX threads; part of libc on
-# current glibc, a separate library on older systems).
-$(BIN)/echo-bench: LDLIBS += -pthread
+# echo-bench and echo-server-thread run one thread per client (POSIX
+# threads; part of libc on current glibc, a separate library on older
+# systems).
+$(BIN)/echo-bench $(BIN)/echo-server-thread: LDLIBS += -pthread
 
 # libuv programs: only these see libuv's headers and library.
 define uv_program

@@ -47,6 +47,7 @@ TestSuite(bounds, .timeout = 60, .fini = harness_cleanup);
 static const char *const TCP_SERVERS[] = {
     "echo-server",
     "echo-server-fork",
+    "echo-server-thread",
     "echo-server-poll",
     "uv-echo-server",
 };
@@ -54,6 +55,7 @@ static const char *const TCP_SERVERS[] = {
 /* The servers that serve many clients at once, so -c means more than 1. */
 static const char *const MANY_SERVERS[] = {
     "echo-server-fork",
+    "echo-server-thread",
     "echo-server-poll",
     "uv-echo-server",
 };

@@ -484,6 +484,7 @@ static const struct {
 } servers[] = {
     {"echo-server", "getsockname(3) = 0  ", 0},
     {"echo-server-fork", "getsockname(3) = 0  ", 0},
+    {"echo-server-thread", "getsockname(3) = 0  ", 0},
     {"echo-server-poll", "getsockname(3) = 0  ", 0},
     {"udp-echo-server", "getsockname(3) = 0  ", 1},
     {"uv-echo-server", "uv_tcp_getsockname(server) = 0  ", 0},
@@ -580,12 +581,12 @@ Test(std, guard_std_fds_fills_the_closed_ones_and_leaves_the_rest)
 /* ---- cmdline ----------------------------------------------------------------- */
 
 static const char *const server_names[] = {
-    "echo-server", "echo-server-fork", "echo-server-poll", "udp-echo-server",
-    "uv-echo-server"};
+    "echo-server", "echo-server-fork", "echo-server-thread",
+    "echo-server-poll", "udp-echo-server", "uv-echo-server"};
 static const char *const every_program[] = {
-    "echo-server", "echo-server-fork", "echo-server-poll", "udp-echo-server",
-    "echo-client", "udp-echo-client", "echo-bench", "uv-echo-server",
-    "uv-echo-client"};
+    "echo-server", "echo-server-fork", "echo-server-thread",
+    "echo-server-poll", "udp-echo-server", "echo-client", "udp-echo-client",
+    "echo-bench", "uv-echo-server", "uv-echo-client"};
 static const char *const client_names[] = {
     "echo-client", "udp-echo-client", "echo-bench", "uv-echo-client"};
 
