@@ -5,7 +5,7 @@
  *         accept -> pthread_create (detached): the thread serves the client
  *   each thread: read, write back, until the client closes; close; return
  *   stop: close the listener; the threads may finish for -g seconds; then
- *         main cuts the rest (a flag, shutdown SHUT_RD, pthread_kill):
+ *         main cuts the rest (a flag, and pthread_kill to wake each one):
  *         each resets its client (SO_LINGER {1, 0}) and returns
  *
  * Like the fork server, every client has a flow of control of its own that
@@ -252,7 +252,7 @@ static enum echo_end echo_in_thread(struct client *c, struct server *srv)
         ssize_t n = read(c->fd, buf, sizeof buf);
         trace_read(n, c->fd, "echo_read");
         if (atomic_load(&c->cut))
-            return ECHO_CUT_OFF;  /* main woke us: read gave 0 or EINTR */
+            return ECHO_CUT_OFF;  /* main woke us (EINTR) */
         if (n == 0)
             return ECHO_PEER_CLOSED;
         if (n < 0 && errno == EINTR)
@@ -374,8 +374,13 @@ static void spawn_thread(struct server *srv, int fd,
     /* pthread_create returns an error number instead of setting errno. */
     errno = err;
     snprintf(note, sizeof note, "(thread %lu)", c->number);
+    /* libuv makes no thread per client: every client is served on the
+     * one loop's thread. Its threadpool (4 threads unless
+     * UV_THREADPOOL_SIZE says otherwise, started at the first job: see
+     * src/threadpool.c) runs file system, getaddrinfo and uv_queue_work
+     * jobs, never a socket's reads and writes. */
     trace(err == 0 ? 0 : -1, note,
-          "none: one loop; threadpool: fs, DNS",
+          "(libuv: none; one loop serves all, its threadpool does fs, DNS)",
           "pthread_create(serve_client, fd %d)", fd);
     if (err != 0) {
         warn_msg("pthread_create: %s (too many threads? lower -c): closing "
@@ -427,13 +432,14 @@ static void serve_forever(int listen_fd, struct server *srv,
 /* endregion: accept-loop */
 
 /* region: shutdown */
-/* Tell every thread still serving to reset its client now. The flag says
- * what happened; the two calls wake a thread wherever it sleeps:
- * shutdown(SHUT_RD) makes its read return 0 at once, now and for every
- * later read (it sends nothing to the client); pthread_kill(SIGUSR1)
- * interrupts a write blocked on a client that reads nothing. Returns how
- * many were told. */
-static long cut_threads(struct server *srv)
+/* Tell every thread still serving to reset its client now: set its flag,
+ * then pthread_kill(SIGUSR1) interrupts the read or write it is blocked in
+ * (EINTR, or a short count), and it sees the flag. One race is left: a
+ * thread that has looked at its flag and not yet entered read or write
+ * when the signal comes runs the handler first, then blocks all the same.
+ * So stop_threads calls this again every 50 ms (again = 1) for the threads
+ * still there. Returns how many were told. */
+static long cut_threads(struct server *srv, int again)
 {
     long told = 0;
 
@@ -442,15 +448,12 @@ static long cut_threads(struct server *srv)
         struct client *c = &srv->slots[i];
         if (c->fd < 0)
             continue;
-        char note[40];
-        snprintf(note, sizeof note, "(thread %lu)", c->number);
         atomic_store(&c->cut, 1);
-        int rc = shutdown(c->fd, SHUT_RD);
-        trace(rc, note, "(libuv: uv_close on the loop's own thread)",
-              "shutdown(%d, SHUT_RD)", c->fd);
         int err = pthread_kill(c->thread, SIGUSR1);
-        errno = err;
-        trace(err == 0 ? 0 : -1, "grace over: reset now", NULL,
+        errno = err;  /* like pthread_create, it returns the error */
+        trace(err == 0 ? 0 : -1, again ? "still there: again"
+                                       : "grace over: reset now",
+              "(libuv: uv_close, on the loop's one thread)",
               "pthread_kill(thread %lu, SIGUSR1)", c->number);
         told++;
     }
@@ -458,23 +461,37 @@ static long cut_threads(struct server *srv)
     return told;
 }
 
-/* Sleep until no thread is left, or until the stop turns to "now" (a
- * second Ctrl-C, or the alarm: the grace period is over) when deadline_ms
- * is 0, or else until the clock passes deadline_ms (an alarm set for it
- * wakes us). */
-static void wait_threads(struct server *srv, long long deadline_ms)
+/* Sleep until no thread is left or the stop turns to "now" (a second
+ * Ctrl-C, or the alarm: the grace period is over). */
+static void wait_threads(struct server *srv)
 {
-    while (atomic_load(&srv->live) > 0 &&
-           (deadline_ms == 0 ? stop_requested != STOP_NOW
-                             : clock_ms() < deadline_ms))
+    while (atomic_load(&srv->live) > 0 && stop_requested != STOP_NOW)
         sem_wait(&wakeups);
 }
 
-/* A thread that has not ended a second after it was cut is stuck: a
- * SIGUSR1 that came just before its write began did not interrupt it. We
- * leave it: returning from main ends every thread, and the kernel closes
- * their sockets with the SO_LINGER {1, 0} they armed, a reset. Returns how
- * many, having taken what they had not sent off the count. */
+/* Sleep until no thread is left or ms have passed: sem_timedwait, which
+ * takes a time of day (CLOCK_REALTIME). Should the clock be set back
+ * meanwhile, the alarm that stop_threads sets still wakes us (EINTR). */
+static void wait_threads_ms(struct server *srv, long ms)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += ms * 1000000;
+    until.tv_sec += until.tv_nsec / 1000000000;
+    until.tv_nsec %= 1000000000;
+    while (atomic_load(&srv->live) > 0 &&
+           sem_timedwait(&wakeups, &until) == 0)
+        ;  /* a thread ended (or a stray wake-up): look again */
+}
+
+/* A thread still there a second after it was cut is stuck where no signal
+ * reaches it (blocked writing its trace to a full stderr, say). We leave
+ * it: returning from main ends every thread, and the kernel closes their
+ * sockets with the SO_LINGER {1, 0} they armed, a reset. Returns how many,
+ * having taken what their sockets had not sent off the count (a write
+ * still blocked has not counted what it queued: the count may be off by
+ * that much). */
 static long leave_stuck_threads(struct server *srv)
 {
     long stuck = 0;
@@ -501,15 +518,19 @@ static long stop_threads(struct server *srv, long grace)
                    atomic_load(&srv->live) == 1 ? "" : "s", grace);
         trace(alarm((unsigned)grace), NULL, "uv_timer_start(grace)",
               "alarm(%ld)", grace);
-        wait_threads(srv, 0);
+        wait_threads(srv);
     }
     /* 2. The grace period is over, or a second Ctrl-C came: cut off every
-     * thread still there, and give them a second to reset and end. */
+     * thread still there, and give them a second to reset and end, telling
+     * those still there again every 50 ms (see cut_threads). */
     if (atomic_load(&srv->live) > 0) {
-        cut_threads(srv);
         long long deadline = clock_ms() + 1000;
-        alarm(1);  /* to wake up at the deadline */
-        wait_threads(srv, deadline);
+        alarm(2);  /* a bound on the wait below, whatever the clock does */
+        for (int again = 0;
+             atomic_load(&srv->live) > 0 && clock_ms() < deadline; again = 1) {
+            cut_threads(srv, again);
+            wait_threads_ms(srv, 50);
+        }
     }
     alarm(0);
     /* 3. Any thread still there is stuck: main's return ends it. */
