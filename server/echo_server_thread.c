@@ -141,7 +141,7 @@ static long long clock_ms(void)
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* ---- signals ------------------------------------------------------------- */
+/* ---- signals ------------------------------------------------------------ */
 
 /* region: wakeups */
 /* Main sleeps in two places: at the cap (until a thread ends) and during
@@ -199,7 +199,7 @@ static int catch_signals(void)
 }
 /* endregion: wakeups */
 
-/* ---- descriptors ---------------------------------------------------------- */
+/* ---- descriptors -------------------------------------------------------- */
 
 /* Every client's socket is open in this one process, as in the poll
  * server, so -c 4096 needs more than the usual soft limit of 1024: raise
@@ -226,7 +226,7 @@ static void fit_fd_limit(long max_threads)
                  (unsigned long long)(rc < 0 ? before : lim.rlim_cur));
 }
 
-/* ---- the thread ------------------------------------------------------------ */
+/* ---- the thread --------------------------------------------------------- */
 
 /* As in the fork server: a client that sends nothing for `seconds` ends
  * our read with EAGAIN; one that reads none of its echo ends our write the
@@ -344,7 +344,7 @@ static void *serve_client(void *arg)
 }
 /* endregion: thread */
 
-/* ---- main's side ------------------------------------------------------------ */
+/* ---- main's side -------------------------------------------------------- */
 
 /* region: spawn */
 /* Start a detached thread for the client on fd. The thread inherits main's

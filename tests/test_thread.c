@@ -55,7 +55,7 @@ static int connect_and_echo(const struct server *srv, const char *msg)
     return fd;
 }
 
-/* ---- what /proc says about the server's threads -------------------------- */
+/* ---- what /proc says about the server's threads ------------------------- */
 
 /* The thread ids of pid (entries of /proc/PID/task), up to max into tids
  * (may be NULL). Returns how many, or -1 when pid is gone. */
@@ -114,7 +114,7 @@ static int has_signal(unsigned long long mask, int signo)
     return (mask >> (signo - 1)) & 1;
 }
 
-/* ---- sockets -------------------------------------------------------------- */
+/* ---- sockets ------------------------------------------------------------ */
 
 /* Read everything until the connection ends, at most ms; adds to *got.
  * Returns 0 for a normal end of file, the errno of an error (ECONNRESET
@@ -209,7 +209,7 @@ static int wait_exited(pid_t pid, long ms)
     }
 }
 
-/* ---- threads come and go ----------------------------------------------------- */
+/* ---- threads come and go ------------------------------------------------ */
 
 /* One thread per client while it is connected, and none left after it
  * goes: 50 clients, ten at a time, and the server is back to its one
@@ -335,7 +335,7 @@ Test(thread, stop_signals_are_blocked_in_every_clients_thread)
     server_release(&srv);
 }
 
-/* ---- the stop ------------------------------------------------------------------ */
+/* ---- the stop ----------------------------------------------------------- */
 
 /* A stop with three clients (-g 2): A is mid-echo and finishes within the
  * grace period (its whole echo, then a normal end of file); B is idle and
