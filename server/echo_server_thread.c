@@ -254,17 +254,20 @@ static enum echo_end failure(int reading)
 
 /* region: thread-echo */
 /* The echo loop of one thread: blocking read, then write back all that
- * came. It looks at its client's `cut` flag, never at stop_requested:
- * that flag belongs to main, whose handlers set it, and the threads are
- * told what a stop means for them by main. */
-static enum echo_end echo_in_thread(struct client *c, struct server *srv)
+ * came, adding each write's count to *written (shared by every thread:
+ * an atomic add, so that no two additions lose one another). It looks at
+ * its client's *cut flag, never at stop_requested: that flag is main's,
+ * set by main's handlers, and main tells each thread what a stop means
+ * for it. */
+static enum echo_end echo_in_thread(int fd, atomic_int *cut,
+                                    _Atomic long long *written)
 {
     char buf[ECHO_BUFFER];  /* on this thread's stack: see THREAD_STACK */
 
     for (;;) {
-        ssize_t n = read(c->fd, buf, sizeof buf);
-        trace_read(n, c->fd, "echo_read");
-        if (atomic_load(&c->cut))
+        ssize_t n = read(fd, buf, sizeof buf);
+        trace_read(n, fd, "echo_read");
+        if (atomic_load(cut))
             return ECHO_CUT_OFF;  /* main woke us (EINTR) */
         if (n == 0)
             return ECHO_PEER_CLOSED;
@@ -275,13 +278,13 @@ static enum echo_end echo_in_thread(struct client *c, struct server *srv)
 
         size_t sent = 0;
         while (sent < (size_t)n) {
-            ssize_t w = write(c->fd, buf + sent, (size_t)n - sent);
-            trace_write(w, c->fd, (size_t)n - sent);
+            ssize_t w = write(fd, buf + sent, (size_t)n - sent);
+            trace_write(w, fd, (size_t)n - sent);
             if (w > 0) {
                 sent += (size_t)w;
-                atomic_fetch_add(&srv->written, (long long)w);
+                atomic_fetch_add(written, (long long)w);
             }
-            if (atomic_load(&c->cut))
+            if (atomic_load(cut))
                 return ECHO_CUT_OFF;
             if (w < 0 && errno != EINTR)
                 return failure(0);
@@ -304,7 +307,7 @@ static void *serve_client(void *arg)
      * normally: armed now, disarmed when the client has had everything. */
     reset_on_close(fd, 1);
     set_idle_timeout(fd, srv->idle_seconds);
-    enum echo_end end = echo_in_thread(c, srv);
+    enum echo_end end = echo_in_thread(fd, &c->cut, &srv->written);
     int saved = errno;
 
     /* Leave the slot first, so that main, which acts on the slots under
