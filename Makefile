@@ -111,6 +111,10 @@ $(BIN)/$(call prog_name,$(1)): $(BUILD)/$(1:.c=.o) $(COMMON_LIB)
 endef
 $(foreach s,$(CORE_SRC),$(eval $(call core_program,$(s))))
 
+# echo-server-thread runs one thread per client (POSIX threads; part of
+# libc on current glibc, a separate library on older systems).
+$(BIN)/echo-server-thread: LDLIBS += -pthread
+
 # libuv programs: only these see libuv's headers and library.
 define uv_program
 $(BUILD)/$(1:.c=.o): CPPFLAGS += $(UV_CFLAGS)

@@ -981,6 +981,7 @@ static int expect_all_stamped(const char *who, const char *text)
 Test(trace_time, every_program_stamps_its_trace)
 {
     static const char *const servers[] = {"echo-server", "echo-server-fork",
+                                          "echo-server-thread",
                                           "echo-server-poll",
                                           "echo-server-epoll",
                                           "udp-echo-server", "uv-echo-server"};

@@ -47,6 +47,7 @@ TestSuite(bounds, .timeout = 60, .fini = harness_cleanup);
 static const char *const TCP_SERVERS[] = {
     "echo-server",
     "echo-server-fork",
+    "echo-server-thread",
     "echo-server-poll",
     "echo-server-epoll",
     "uv-echo-server",
@@ -55,6 +56,7 @@ static const char *const TCP_SERVERS[] = {
 /* The servers that serve many clients at once, so -c means more than 1. */
 static const char *const MANY_SERVERS[] = {
     "echo-server-fork",
+    "echo-server-thread",
     "echo-server-poll",
     "echo-server-epoll",
     "uv-echo-server",

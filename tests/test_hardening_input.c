@@ -484,6 +484,7 @@ static const struct {
 } servers[] = {
     {"echo-server", "getsockname(3) = 0  ", 0},
     {"echo-server-fork", "getsockname(3) = 0  ", 0},
+    {"echo-server-thread", "getsockname(3) = 0  ", 0},
     {"echo-server-poll", "getsockname(3) = 0  ", 0},
     {"echo-server-epoll", "getsockname(6) = 0  ", 0},
     {"udp-echo-server", "getsockname(3) = 0  ", 1},
@@ -581,11 +582,13 @@ Test(std, guard_std_fds_fills_the_closed_ones_and_leaves_the_rest)
 /* ---- cmdline ----------------------------------------------------------------- */
 
 static const char *const server_names[] = {
-    "echo-server", "echo-server-fork", "echo-server-poll", "echo-server-epoll",
-    "udp-echo-server", "uv-echo-server"};
+    "echo-server", "echo-server-fork", "echo-server-thread",
+    "echo-server-poll", "echo-server-epoll", "udp-echo-server",
+    "uv-echo-server"};
 static const char *const every_program[] = {
-    "echo-server", "echo-server-fork", "echo-server-poll", "echo-server-epoll",
-    "udp-echo-server", "echo-client", "udp-echo-client", "echo-bench", "uv-echo-server",
+    "echo-server", "echo-server-fork", "echo-server-thread",
+    "echo-server-poll", "echo-server-epoll", "udp-echo-server",
+    "echo-client", "udp-echo-client", "echo-bench", "uv-echo-server",
     "uv-echo-client"};
 static const char *const client_names[] = {
     "echo-client", "udp-echo-client", "echo-bench", "uv-echo-client"};

@@ -35,6 +35,7 @@
 static const char *const SERVERS[] = {
     "echo-server",
     "echo-server-fork",
+    "echo-server-thread",
     "echo-server-poll",
     "echo-server-epoll",
     "uv-echo-server",

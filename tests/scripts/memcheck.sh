@@ -13,7 +13,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
     exit 0
 fi
 
-SERVERS=${SERVERS:-"bin/echo-server bin/echo-server-fork bin/echo-server-poll bin/echo-server-epoll bin/uv-echo-server"}
+SERVERS=${SERVERS:-"bin/echo-server bin/echo-server-fork bin/echo-server-thread bin/echo-server-poll bin/echo-server-epoll bin/uv-echo-server"}
 CLIENTS=${CLIENTS:-"bin/echo-client bin/uv-echo-client"}
 VG="valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 --trace-children=no --child-silent-after-fork=yes"
 tmp=$(mktemp -d)
