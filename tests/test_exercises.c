@@ -56,8 +56,13 @@ TestSuite(exercises, .timeout = 150, .fini = exercises_fini);
 
 struct check_expect {
     const char *name;
-    int fails;  /* on the starting file */
+    int fails;  /* on the starting file: 1 fails, 0 passes, MAY_FAIL either */
 };
+
+/* A check the starting file may pass or fail, by the machine's timing: ten
+ * clients' 1 MiB each fit in the server's send buffers on a quiet machine,
+ * and not on a busy one. Some other check always catches that gap. */
+#define MAY_FAIL 2
 
 struct exercise {
     int number;
@@ -87,7 +92,7 @@ static const struct exercise EXERCISES[] = {
     {5, "05-partial-writes", "lessons/05-poll-event-loop.md",
      "echo-server-poll",
      {{"a line comes back", 0}, {"8 MiB or more to a slow reader", 1},
-      {"ten clients, 1 MiB each", 0},
+      {"ten clients, 1 MiB each", MAY_FAIL},
       {"a client that does not read stalls nobody", 0},
       {"an idle client costs no CPU", 0}}},
     {6, "06-udp-retries", "lessons/07-udp.md", "udp-echo-client",
@@ -323,8 +328,20 @@ ParameterizedTest(struct which *w, exercises,
               "file must fail its checks); stderr: %s", e->slug,
               describe_exit(&r.exit, how, sizeof how), r.err);
     snprintf(cite, sizeof cite, "(see %s", e->lesson);
+    size_t may_fail = 0, failed_anyway = 0;
     for (size_t i = 0; i < n; i++) {
         const struct check_expect *c = &e->checks[i];
+        if (c->fails == MAY_FAIL) {
+            char fail_head[160];
+            snprintf(head, sizeof head, "  pass  %s\n", c->name);
+            snprintf(fail_head, sizeof fail_head, "  FAIL  %s: ", c->name);
+            int failed = line_starting(out, fail_head) != NULL;
+            cr_expect(failed || line_starting(out, head) != NULL,
+                      "%s: no line for '%s' in:\n%s", e->slug, c->name, out);
+            may_fail++;
+            failed_anyway += (size_t)failed;
+            continue;
+        }
         snprintf(head, sizeof head, "  %s  %s%s", c->fails ? "FAIL" : "pass",
                  c->name, c->fails ? ": " : "\n");
         const char *line = line_starting(out, head);
@@ -345,6 +362,7 @@ ParameterizedTest(struct which *w, exercises,
                   "%s: %s", e->slug, e->lesson, one);
         free(one);
     }
+    passing += may_fail - failed_anyway;
     snprintf(head, sizeof head, "%zu of %zu checks pass\n", passing, n);
     cr_expect(strstr(out, head) != NULL, "%s: no summary '%.*s' in:\n%s",
               e->slug, (int)strlen(head) - 1, head, out);

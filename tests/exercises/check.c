@@ -47,6 +47,12 @@
 #define GRACE_MS 2000  /* a client still running this long after its input
                           ended and its output stopped is hung */
 #define STALL_MS 3000  /* a bulk echo with no byte moving this long is stuck */
+/* The bulk clients' receive buffer, small, and their pace (bulk_echo):
+ * together they make the echo back up in the server, so its writes come
+ * up short. */
+#define SLOW_READER 4096
+#define READ_PACE_BYTES (16 * 1024)  /* a slow reader's read, at most */
+#define READ_PACE_MS 2               /* and one such read per this long */
 #define STOPPED_MS 500 /* a server that took no byte for this long has
                           stopped reading that client */
 
@@ -598,22 +604,40 @@ static int bulk_echo(uint16_t port, int n, size_t size, int rcvbuf,
      * for STALL_MS, which a server that keeps echo it never sends shows
      * at once. */
     long long end = now_ms() + timeout_ms, moved = now_ms();
+    /* A slow reader really is slow: at most READ_PACE_BYTES per read and
+     * one read per READ_PACE_MS, about 8 MB/s, while it sends as fast as
+     * the server takes its bytes. A small receive buffer alone is not
+     * enough: on a busy machine the server's reads can come out so small
+     * that its writes never fill, and a server that drops what write did
+     * not take would pass by luck. Paced, the echo must wait in the
+     * server, every run. */
+    int paced = rcvbuf == SLOW_READER;
+    long long next_read[16];
+    for (int i = 0; i < n; i++)
+        next_read[i] = 0;
     for (;;) {
         struct pollfd p[16];
         int active = 0;
+        long long t = now_ms(), wake = -1;
         for (int i = 0; i < n; i++) {
             int reading = !eof[i] && fds[i] >= 0;
+            int may_read = !paced || t >= next_read[i];
             p[i].fd = reading ? fds[i] : -1;
-            p[i].events = (short)(POLLIN | (sent[i] < size ? POLLOUT : 0));
+            p[i].events = (short)((may_read ? POLLIN : 0) |
+                                  (sent[i] < size ? POLLOUT : 0));
             p[i].revents = 0;
             active += reading;
+            if (reading && !may_read && (wake < 0 || next_read[i] < wake))
+                wake = next_read[i];
         }
         if (active == 0)
             break;
-        long long t = now_ms(), left = end - t;
+        long long left = end - t;
         if (moved + STALL_MS - t < left)
             left = moved + STALL_MS - t;
-        if (left <= 0) {
+        if (wake >= 0 && left > 0 && wake - t < left)
+            left = wake - t > 0 ? wake - t : 0;
+        if (left <= 0 && (wake < 0 || moved + STALL_MS <= t || end <= t)) {
             size_t all_sent = 0, all_got = 0;
             for (int i = 0; i < n; i++) {
                 all_sent += sent[i];
@@ -642,7 +666,10 @@ static int bulk_echo(uint16_t port, int n, size_t size, int rcvbuf,
                     shutdown(fds[i], SHUT_WR);
             }
             if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-                ssize_t r = read(fds[i], chunk, sizeof chunk);
+                ssize_t r = read(fds[i], chunk,
+                                 paced ? READ_PACE_BYTES : sizeof chunk);
+                if (paced)
+                    next_read[i] = now_ms() + READ_PACE_MS;
                 if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
                     eof[i] = 1;  /* closed (or reset): nothing more comes */
                     continue;
@@ -1507,10 +1534,6 @@ static const char HINT_PARTIAL[] =
     "queue_output (TODO 1), write it when poll says POLLOUT (TODO 2, TODO "
     "3), and at the client's end of input close only once c->out is empty "
     "(TODO 4)";
-
-/* The receive buffer of the bulk clients: small, so that the echo backs up
- * in the server and its writes come up short. */
-#define SLOW_READER 4096
 
 static int c5_line(const char *prog, struct outcome *o)
 {
