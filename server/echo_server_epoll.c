@@ -416,11 +416,13 @@ static struct client *new_client(struct server *s, int fd)
         size_t cap = s->clients_cap == 0 ? 64 : s->clients_cap;
         while (cap < need)
             cap *= 2;
-        struct client **clients = realloc(s->clients, cap * sizeof *clients);
+        /* A table of pointers, one per descriptor number: the size of a
+         * pointer is meant (clang-tidy takes it for a slip). */
+        size_t slot = sizeof(struct client *);
+        struct client **clients = realloc(s->clients, cap * slot);  /* NOLINT(bugprone-sizeof-expression) */
         if (clients == NULL)
             die(EX_OSERR, "out of memory for %zu clients", cap);
-        memset(clients + s->clients_cap, 0,
-               (cap - s->clients_cap) * sizeof *clients);
+        memset(clients + s->clients_cap, 0, (cap - s->clients_cap) * slot);
         s->clients = clients;
         s->clients_cap = cap;
     }

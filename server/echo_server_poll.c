@@ -95,7 +95,6 @@ struct server {
     long idle_seconds;       /* -t, 0 = never */
     long grace_seconds;      /* -g */
     size_t live;             /* clients connected now */
-    long long next_idle_check;   /* clock_ms() of the next -t sweep */
     int stopping;            /* the listener is closed; clients finishing */
     long long grace_end;     /* clock_ms() when the stop turns to "now" */
     unsigned long served;
@@ -601,7 +600,7 @@ static void drain_wake_pipe(int fd)
  * computes its poll timeout from its nearest timer the same way. */
 static long drop_idle_clients(struct server *s)
 {
-    long long now = clock_ms(), limit = s->idle_seconds * 1000LL;
+    long long at = clock_ms(), limit = s->idle_seconds * 1000LL;
     long long next = -1;
 
     if (s->idle_seconds == 0)
@@ -611,9 +610,9 @@ static long drop_idle_clients(struct server *s)
         if (s->fds[i].fd < 0)
             continue;
         long long due = c->active_ms + limit;
-        if (due > now) {
-            if (next < 0 || due - now < next)
-                next = due - now;
+        if (due > at) {
+            if (next < 0 || due - at < next)
+                next = due - at;
         } else if (c->out_end == c->out_start) {
             close_client(s, i, "idle for -t: nothing came, nothing owed");
         } else {

@@ -267,12 +267,13 @@ static void traced_session(const char *name, const char *strace, char *out,
     if (asan != NULL)
         snprintf(no_leaks, sizeof no_leaks, "ASAN_OPTIONS=%s:detect_leaks=0",
                  asan);
+    static const char trace_calls[] =
+        "trace=socket,bind,listen,accept4,read,write,close,"
+        "epoll_create1,epoll_ctl,epoll_wait,epoll_pwait,"
+        "setsockopt,getsockname,pipe2,eventfd2,open,openat,"
+        "dup,dup2,dup3";
     char *argv[] = {(char *)strace, "-f", "-qq", "-o", log_path, "-E",
-                    no_leaks, "-e",
-                    "trace=socket,bind,listen,accept4,read,write,close,"
-                    "epoll_create1,epoll_ctl,epoll_wait,epoll_pwait,"
-                    "setsockopt,getsockname,pipe2,eventfd2,open,openat,"
-                    "dup,dup2,dup3",
+                    no_leaks, "-e", (char *)trace_calls,
                     (char *)bin_path(name, server_path, sizeof server_path),
                     "0", NULL};
     struct server srv;

@@ -816,9 +816,10 @@ Test(exercises, the_lessons_and_sections_the_hints_name_exist)
         path_of(path, sizeof path, "%s/%s", SOCKLAB_ROOT, file);
         char *text = read_text(path);
         if (text == NULL) {
-            if (strstr(missing, file) == NULL &&
-                strlen(missing) + strlen(file) + 3 < sizeof missing)
-                strcat(strcat(missing, missing[0] ? ", " : ""), file);
+            size_t used = strlen(missing);
+            if (strstr(missing, file) == NULL)
+                snprintf(missing + used, sizeof missing - used, "%s%s",
+                         used > 0 ? ", " : "", file);
         } else if (heading[0] != '\0' && !has_heading(text, heading)) {
             bad++;
             cr_expect_fail("%s has no heading '%s', which a hint names", file,

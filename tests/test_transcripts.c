@@ -110,11 +110,10 @@ static char *replace_once(char *text, const char *from, const char *to)
     char *at = strstr(text, from);
     cr_assert_not_null(at, "\"%s\" not found in:\n%s", from, text);
     size_t head = (size_t)(at - text), flen = strlen(from), tlen = strlen(to);
-    char *out = malloc(strlen(text) - flen + tlen + 1);
+    size_t size = strlen(text) - flen + tlen + 1;
+    char *out = malloc(size);
     cr_assert_not_null(out, "out of memory");
-    memcpy(out, text, head);
-    memcpy(out + head, to, tlen);
-    strcpy(out + head + tlen, at + flen);
+    snprintf(out, size, "%.*s%s%s", (int)head, text, to, at + flen);
     free(text);
     return out;
 }
