@@ -458,7 +458,10 @@ int main(int argc, char **argv)
     int killed = stop_children(&fam, limits.grace_seconds);
     if (killed > 0)
         warn_msg("%d child%s did not stop within 1 s of the grace period: "
-                 "killed (SIGKILL)", killed, killed == 1 ? "" : "ren");
+                 "killed (SIGKILL); what the kernel still held for %s "
+                 "client%s is counted below as written back", killed,
+                 killed == 1 ? "" : "ren", killed == 1 ? "its" : "their",
+                 killed == 1 ? "" : "s");
     unsigned long cut_off = atomic_load(&shared->cut_off) + (unsigned)killed;
     warn_msg("stopped: %ld client%s served, %lld bytes written back, %lu cut "
              "off by the stop", fam.forked, fam.forked == 1 ? "" : "s",

@@ -556,8 +556,19 @@ ParameterizedTest(struct program *p, stop, bytes_reported_equal_bytes_received)
     long cut_off = -1;
     cr_assert_eq(summary(srv.err_text, &bytes, &cut_off), 0,
                  "%s: no summary:\n%s", p->name, srv.err_text);
-    cr_expect_eq(bytes, (long long)total, "%s: reported %lld bytes written "
-                 "back; the clients received %zu", p->name, bytes, total);
+    /* A fork child too slow to take its reset within a second of the grace
+     * (a loaded machine) is SIGKILLed, and the bytes the kernel still held
+     * for its client cannot be taken off the count: the server says so,
+     * and then may over-report, never under. */
+    if (strstr(srv.err_text, "killed (SIGKILL); what the kernel still held")
+        != NULL)
+        cr_expect_geq(bytes, (long long)total, "%s: reported %lld bytes "
+                      "written back; the clients received %zu", p->name,
+                      bytes, total);
+    else
+        cr_expect_eq(bytes, (long long)total, "%s: reported %lld bytes "
+                     "written back; the clients received %zu", p->name,
+                     bytes, total);
     cr_expect_gt(cut_off, 0, "%s: the stop cut nobody off: the test proved "
                  "nothing", p->name);
     cr_log_info("%s: %lld bytes reported, %zu received, %ld cut off",
