@@ -8,6 +8,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1424,4 +1425,189 @@ const char *capture_end(void)
     close(capture_file);
     text[n > 0 ? n : 0] = '\0';
     return text;
+}
+
+/* ---- a small XML checker (see harness.h) ----------------------------------- */
+
+static char xml_why[256];
+
+static const char *xml_fail(const char *doc, const char *at, const char *what)
+{
+    int line = 1;
+    for (const char *p = doc; p < at; p++)
+        if (*p == '\n')
+            line++;
+    snprintf(xml_why, sizeof xml_why, "line %d: %s near '%.30s'", line, what,
+             at);
+    return xml_why;
+}
+
+static int name_start(char c)
+{
+    return isalpha((unsigned char)c) || c == '_' || c == ':';
+}
+
+static int name_char(char c)
+{
+    return name_start(c) || isdigit((unsigned char)c) || c == '-' || c == '.';
+}
+
+/* The length of the name at p, 0 when there is none. */
+static size_t name_len(const char *p)
+{
+    size_t n = 0;
+    if (!name_start(p[0]))
+        return 0;
+    while (name_char(p[n]))
+        n++;
+    return n;
+}
+
+/* Is the "&..." at p one of XML's entities or a character reference?
+ * Returns its length, or 0. */
+static size_t entity_len(const char *p)
+{
+    static const char *const named[] = {"&amp;", "&lt;", "&gt;", "&quot;",
+                                        "&apos;"};
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+        if (strncmp(p, named[i], strlen(named[i])) == 0)
+            return strlen(named[i]);
+    if (strncmp(p, "&#x", 3) == 0) {
+        size_t n = 3;
+        while (isxdigit((unsigned char)p[n]))
+            n++;
+        return n > 3 && p[n] == ';' ? n + 1 : 0;
+    }
+    if (strncmp(p, "&#", 2) == 0) {
+        size_t n = 2;
+        while (isdigit((unsigned char)p[n]))
+            n++;
+        return n > 2 && p[n] == ';' ? n + 1 : 0;
+    }
+    return 0;
+}
+
+/* NULL when doc is well-formed XML as far as an SVG file needs: an
+ * optional <?xml ...?> declaration and comments, one root element, every
+ * tag closed in order, attributes quoted and unique, '<' and '&' in text
+ * and attribute values only as markup or entities. Otherwise what is
+ * wrong, and where. */
+const char *xml_problem(const char *doc)
+{
+    char stack[64][64];
+    int depth = 0;
+    int roots = 0;
+    const char *p = doc;
+
+    if (strncmp(p, "<?xml", 5) == 0) {
+        const char *end = strstr(p, "?>");
+        if (end == NULL)
+            return xml_fail(doc, p, "unclosed <?xml declaration");
+        p = end + 2;
+    }
+    while (*p != '\0') {
+        if (strncmp(p, "<!--", 4) == 0) {
+            const char *end = strstr(p + 4, "-->");
+            if (end == NULL)
+                return xml_fail(doc, p, "unclosed comment");
+            p = end + 3;
+        } else if (p[0] == '<' && p[1] == '/') {
+            size_t n = name_len(p + 2);
+            if (n == 0)
+                return xml_fail(doc, p, "no name in a closing tag");
+            if (depth == 0)
+                return xml_fail(doc, p, "a closing tag with nothing open");
+            if (strlen(stack[depth - 1]) != n ||
+                strncmp(stack[depth - 1], p + 2, n) != 0)
+                return xml_fail(doc, p, "closing tag does not match the open one");
+            if (--depth == 0)
+                roots++;
+            p += 2 + n;
+            while (*p == ' ' || *p == '\n' || *p == '\t')
+                p++;
+            if (*p != '>')
+                return xml_fail(doc, p, "closing tag not ended by '>'");
+            p++;
+        } else if (*p == '<') {
+            size_t n = name_len(p + 1);
+            char attrs[32][64];
+            int nattrs = 0;
+            if (n == 0)
+                return xml_fail(doc, p, "'<' that starts no tag");
+            if (depth == 0 && roots > 0)
+                return xml_fail(doc, p, "a second root element");
+            if (n >= sizeof stack[0] || depth >= 64)
+                return xml_fail(doc, p, "name too long or nesting too deep");
+            char name[64];
+            memcpy(name, p + 1, n);
+            name[n] = '\0';
+            p += 1 + n;
+            for (;;) {
+                int space = 0;
+                while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') {
+                    p++;
+                    space = 1;
+                }
+                if (*p == '>' || (p[0] == '/' && p[1] == '>'))
+                    break;
+                size_t an = name_len(p);
+                if (an == 0 || !space)
+                    return xml_fail(doc, p, "not an attribute");
+                if (an >= sizeof attrs[0] || nattrs >= 32)
+                    return xml_fail(doc, p, "attribute name too long, or too many");
+                for (int i = 0; i < nattrs; i++)
+                    if (strlen(attrs[i]) == an && strncmp(attrs[i], p, an) == 0)
+                        return xml_fail(doc, p, "an attribute given twice");
+                memcpy(attrs[nattrs], p, an);
+                attrs[nattrs++][an] = '\0';
+                p += an;
+                if (*p != '=')
+                    return xml_fail(doc, p, "attribute without '='");
+                p++;
+                char quote = *p;
+                if (quote != '"' && quote != '\'')
+                    return xml_fail(doc, p, "attribute value not quoted");
+                p++;
+                while (*p != quote) {
+                    if (*p == '\0')
+                        return xml_fail(doc, p, "unclosed attribute value");
+                    if (*p == '<')
+                        return xml_fail(doc, p, "'<' in an attribute value");
+                    if (*p == '&') {
+                        size_t en = entity_len(p);
+                        if (en == 0)
+                            return xml_fail(doc, p, "bare '&' in an attribute value");
+                        p += en;
+                        continue;
+                    }
+                    p++;
+                }
+                p++;
+            }
+            if (*p == '/') {
+                p += 2;
+                if (depth == 0)
+                    roots++;
+            } else {
+                p++;
+                memcpy(stack[depth++], name, n + 1);
+            }
+        } else if (*p == '&') {
+            size_t en = entity_len(p);
+            if (en == 0)
+                return xml_fail(doc, p, "bare '&' in text");
+            if (depth == 0)
+                return xml_fail(doc, p, "text outside the root element");
+            p += en;
+        } else {
+            if (depth == 0 && !isspace((unsigned char)*p))
+                return xml_fail(doc, p, "text outside the root element");
+            p++;
+        }
+    }
+    if (depth > 0)
+        return xml_fail(doc, p, "element left open at the end");
+    if (roots != 1)
+        return xml_fail(doc, p, "not exactly one root element");
+    return NULL;
 }

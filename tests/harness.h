@@ -319,4 +319,12 @@ char *drop_sanitizer_lines(char *text);
  * run of digits), else 0. */
 int has_number(const char *text, unsigned long long n);
 
+/* Is doc a well-formed XML document (one root element, tags balanced,
+ * attributes quoted and not repeated, entities and comments closed)? NULL
+ * when it is, else a reason with its line ("line 3: ..."), in a static
+ * buffer. Small on purpose: enough to hold the SVG the scripts draw
+ * (make diagram, make bench) to what a browser needs; tested on broken
+ * documents in tests/test_diagram.c. */
+const char *xml_problem(const char *doc);
+
 #endif
