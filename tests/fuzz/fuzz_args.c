@@ -21,6 +21,7 @@
  */
 #include "fuzz.h"
 
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -56,6 +57,30 @@ static const char *on_option(int letter, const char *arg, void *ctx)
                    ? NULL : "a number from 1 to 4096";
     return parse_long_in(arg, 0, 3600, &value) == 0
                ? NULL : "a number of seconds from 0 to 3600";
+}
+
+/* Whether arg holds, just before a '%', an IPv6 address equal to bare.
+ * settle_scope writes a scoped address back in inet_ntop's form ("::A%lo"
+ * becomes "::a", "::0:1%1" becomes "::1"), so its text need not be in the
+ * argument, but the address it stands for must be. */
+static int scoped_in(const char *arg, const char *bare)
+{
+    struct in6_addr want, seen;
+    char text[300];
+    const char *percent = strchr(arg, '%');
+    if (percent == NULL || inet_pton(AF_INET6, bare, &want) != 1)
+        return 0;
+    for (const char *start = arg; start < percent; start++) {
+        size_t len = (size_t)(percent - start);
+        if (len >= sizeof text)
+            continue;
+        memcpy(text, start, len);
+        text[len] = '\0';
+        if (inet_pton(AF_INET6, text, &seen) == 1 &&
+            memcmp(&want, &seen, sizeof want) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 static const char usage[] = "[-h] [-v] [-c MAX] [-t SECONDS] ...";
@@ -113,7 +138,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             bare[strcspn(bare, "%")] = '\0';
             int known = strcmp(args.host, DEFAULT_HOST) == 0;
             for (int i = 1; i < argc && !known; i++)  /* -b ADDR or -bADDR */
-                known = bare[0] != '\0' && strstr(given[i], bare) != NULL;
+                known = (bare[0] != '\0' && strstr(given[i], bare) != NULL) ||
+                        scoped_in(given[i], bare);
             check(known, "a server's host is the default or an argument");
         } else {
             check(strlen(args.host) < HOST_TEXT_MAX,
