@@ -335,8 +335,9 @@ static void scratch_init(void)
 static void scratch_fini(void)
 {
     char path[128];
-    static const char *const names[] = {"bench.csv", "bench.svg"};
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const names[] = {"bench.csv", "bench.svg", "raw.csv",
+                                        "pairs.csv", "table.csv"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", scratch, names[i]);
         unlink(path);
     }
@@ -436,5 +437,64 @@ Test(bench_chart, a_missing_csv_is_an_error_not_an_empty_chart)
     cr_expect(exited_with(&r.exit, 66), "%s; %s",
               describe_exit(&r.exit, how, sizeof how), r.err);
     cr_expect(access("/tmp/socklab-never.svg", F_OK) != 0);
+    run_result_free(&r);
+}
+
+/* ---- the table's paired checks ------------------------------------------ */
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A target that compares two figures is judged on the median of the
+ * ratios inside each pair, not on the ratio of each side's median: one
+ * busy second in a pair must not decide it. The fixture is built so that
+ * the two disagree (the medians of each side give 60,000 / 30,000 = 2.00x;
+ * the median pair gives 0.95x). */
+Test(bench_table, paired_checks_use_the_median_of_the_pair_ratios,
+     .init = scratch_init, .fini = scratch_fini)
+{
+    char raw[128], pairs[128], out[128], script[1024], how[64];
+    struct run_result r;
+    snprintf(raw, sizeof raw, "%s/raw.csv", scratch);
+    snprintf(pairs, sizeof pairs, "%s/pairs.csv", scratch);
+    snprintf(out, sizeof out, "%s/table.csv", scratch);
+    write_file(raw, "round,server,workload,mode,clients,size,count,seconds,"
+               "rate,unit,mb_per_s,p50_us,p99_us,max_us,mismatches,"
+               "server_cpu_s,server_cpu_us_per,generator_cpu_pct\n"
+               "1,echo-server-poll,pingpong-50,pingpong,50,64,1,1,65000,"
+               "rt/s,4,700,1500,2000,0,1,12,50\n");
+    write_file(pairs, "check,pair,a,b,a_rate,b_rate,ratio\n"
+               "generator,1,echo-bench,uv-pingpong,10000,20000,0.5000\n"
+               "generator,2,echo-bench,uv-pingpong,95000,100000,0.9500\n"
+               "generator,3,echo-bench,uv-pingpong,60000,30000,2.0000\n"
+               "epoll-uv,1,echo-server-epoll,uv-echo-server,90,100,0.9000\n"
+               "epoll-uv,2,echo-server-epoll,uv-echo-server,120,100,1.2000\n");
+    snprintf(script, sizeof script, "%s/tests/scripts/bench_table.awk",
+             SOCKLAB_ROOT);
+    char base[] = "base=echo-server-poll", csv[160], pv[160];
+    snprintf(csv, sizeof csv, "csv=%s", out);
+    snprintf(pv, sizeof pv, "pairs=%s", pairs);
+    const char *const args[] = {"-F,", "-v", base, "-v", csv, "-v", pv,
+                                "-f", script, raw, pairs, NULL};
+    cr_assert_eq(run_program("/usr/bin/awk", args, NULL, 0, 20000, &r), 0,
+                 "%s", harness_error());
+    cr_assert(exited_with(&r.exit, 0), "bench_table.awk: %s; %s",
+              describe_exit(&r.exit, how, sizeof how), r.err);
+    const char *table = (const char *)r.out;
+    cr_expect(strstr(table, "on echo-server-poll (95,000 / 100,000 rt/s; "
+                     "median of 3 pairs, 0.50x-2.00x) | 0.95x | >= 0.90x | "
+                     "met |") != NULL,
+              "the generator check is not the median pair's 0.95x:\n%s",
+              table);
+    cr_expect(strstr(table, "median of 2 pairs, 0.90x-1.20x) | 1.05x | "
+                     ">= 1.00x | met |") != NULL,
+              "with two pairs the median is their mean, 1.05x:\n%s", table);
+    cr_expect(strstr(table, "the same pairs | 0.95x | >= 0.90x | met |")
+                  != NULL, "uv / epoll is not 1 / 1.05:\n%s", table);
     run_result_free(&r);
 }

@@ -19,16 +19,20 @@
 #     ping-ponging over a socketpair (no server can beat it with one
 #     client), fork + exit + wait (the floor of a fork per client), and a
 #     one-way loopback stream (an echo moves every byte twice);
-#   - the generator is checked against an independent one (uv-pingpong,
-#     built on libuv) on echo-server-poll in the same rounds;
+#   - a target that compares two figures is measured in pairs (PAIRS of
+#     them): the two measurements back to back, the order swapped from
+#     one pair to the next, the ratio taken inside each pair and the
+#     median of those ratios reported. The generator is checked that way
+#     against an independent one (uv-pingpong, built on libuv) on
+#     echo-server-poll, and echo-server-epoll against uv-echo-server;
 #   - as root, it runs in a network namespace of its own (unshare -n), so
 #     nothing else on the machine talks over its loopback.
 #
 #   sh tests/scripts/bench.sh                 the whole bench
 #   sh tests/scripts/bench.sh --chart CSV SVG  only draw SVG from a bench.csv
 #
-# Environment: ROUNDS (3), BENCH_SECONDS per measurement (1), SERVERS,
-# BASELINE (echo-server-poll), SOCKLAB_BIN (bin).
+# Environment: ROUNDS (3), BENCH_SECONDS per measurement (1), PAIRS per
+# paired check (7), SERVERS, BASELINE (echo-server-poll), SOCKLAB_BIN (bin).
 set -eu
 cd "$(dirname "$0")/../.."
 . tests/scripts/lib.sh
@@ -51,6 +55,7 @@ fi
 BIN=${SOCKLAB_BIN:-bin}
 ROUNDS=${ROUNDS:-3}
 DUR=${BENCH_SECONDS:-1}
+PAIRS=${PAIRS:-7}
 SERVERS=${SERVERS:-"echo-server echo-server-fork echo-server-thread echo-server-poll echo-server-epoll uv-echo-server"}
 BASELINE=${BASELINE:-echo-server-poll}
 UVPP=build/bench/uv-pingpong
@@ -59,8 +64,11 @@ mkdir -p "$OUT"
 raw=$OUT/raw.csv
 tmp=$(mktemp -d)
 pid=
+paired=  # the servers the paired checks hold up at once
 cleanup() {
-    [ -z "$pid" ] || { kill -TERM "$pid" 2>/dev/null || :; wait "$pid" 2>/dev/null || :; }
+    for _p in $pid $paired; do
+        kill -TERM "$_p" 2>/dev/null || :; wait "$_p" 2>/dev/null || :
+    done
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -68,6 +76,7 @@ trap 'exit 130' INT TERM
 
 case $ROUNDS in ''|*[!0-9]*|0) echo "bench.sh: bad ROUNDS '$ROUNDS': expected 1 or more" >&2; exit 64;; esac
 case $DUR in ''|*[!0-9]*|0) echo "bench.sh: bad BENCH_SECONDS '$DUR': expected 1 or more" >&2; exit 64;; esac
+case $PAIRS in ''|*[!0-9]*|0) echo "bench.sh: bad PAIRS '$PAIRS': expected 1 or more (an odd number gives a true median)" >&2; exit 64;; esac
 
 present=
 for name in $SERVERS; do
@@ -112,23 +121,69 @@ while [ "$r" -le "$ROUNDS" ]; do
         measure "$r" "$name" pingpong-50 -c 50 $at
         measure "$r" "$name" pump -m pump -c 1 $at
         measure "$r" "$name" connect -m connect -c 1 $at
-        if [ "$name" = echo-server-poll ] && [ -x "$UVPP" ]; then
-            # The generator check: the same workload from a generator
-            # that shares no code with echo-bench.
-            if "$UVPP" "$port" 50 "$DUR" >"$tmp/uv" 2>"$tmp/err"; then
-                rate=$(sed -n 's/.* = \([0-9]*\)\/s$/\1/p' "$tmp/uv")
-                echo "$r,uv-pingpong,pingpong-50,pingpong,50,64,0,$DUR,$rate,rt/s,0,0,0,0,0,-1,-1,0" >>"$raw"
-            else
-                echo "bench: uv-pingpong: $(cat "$tmp/err")" >&2
-            fi
-        fi
         kill -TERM "$pid"; wait "$pid" 2>/dev/null || :; pid=
     done
     r=$((r + 1))
 done
 
+# ---- paired checks ----------------------------------------------------
+# Rounds compare servers measured a few seconds apart; on a shared machine
+# a busy second can land on one of them and not the other, and a ratio of
+# medians of three rounds still swings by a third (0.72x to 1.86x for the
+# generator check, from one run to the next). A target that compares two
+# figures is therefore measured as PAIRS pairs: the two measurements back
+# to back, A then B, then B then A, ..., so neither side always goes
+# first, and the ratio taken inside each pair. The table reports the
+# median ratio and the range.
+pairs=$OUT/pairs.csv
+echo "check,pair,a,b,a_rate,b_rate,ratio" >"$pairs"
+
+hold() {  # name: start it on port 0 for the paired checks; sets $port
+    "$BIN/$1" -c 100 0 >"$tmp/ready-$1" 2>"$tmp/err-$1" &
+    paired="$paired $!"
+    port=$(wait_port "$tmp/ready-$1") ||
+        { echo "bench: $1 did not start: $(cat "$tmp/err-$1")" >&2; exit 70; }
+}
+bench_rate() {  # port: echo-bench pingpong at 50 clients, rt/s
+    "$BIN/echo-bench" -o csv -d "$DUR" -n 100000000 -c 50 127.0.0.1 "$1" \
+        2>"$tmp/err" | tail -n 1 | cut -d, -f6
+}
+uvpp_rate() {  # port: uv-pingpong at 50 clients, rt/s
+    "$UVPP" "$1" 50 "$DUR" 2>"$tmp/err" | sed -n 's/.* = \([0-9]*\)\/s$/\1/p'
+}
+pair() {  # check a-name a-command b-name b-command (each prints a rate)
+    _i=1
+    while [ "$_i" -le "$PAIRS" ]; do
+        if [ $((_i % 2)) -eq 1 ]; then _a=$(eval "$3"); _b=$(eval "$5")
+        else _b=$(eval "$5"); _a=$(eval "$3"); fi
+        if [ -n "$_a" ] && [ -n "$_b" ]; then
+            echo "$1,$_i,$2,$4,$_a,$_b,$(awk -v a="$_a" -v b="$_b" \
+                'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')" >>"$pairs"
+        else
+            echo "bench: $1, pair $_i: a measurement failed: $(cat "$tmp/err")" >&2
+        fi
+        _i=$((_i + 1))
+    done
+}
+
+has() { case " $present " in *" $1 "*) return 0;; esac; return 1; }
+if has echo-server-poll && [ -x "$UVPP" ]; then
+    echo "bench: generator check, $PAIRS pairs: echo-bench and uv-pingpong on echo-server-poll" >&2
+    hold echo-server-poll
+    pair generator echo-bench "bench_rate $port" uv-pingpong "uvpp_rate $port"
+fi
+if has echo-server-epoll && has uv-echo-server; then
+    echo "bench: epoll check, $PAIRS pairs: echo-server-epoll and uv-echo-server at 50 clients" >&2
+    hold echo-server-epoll; epoll_port=$port
+    hold uv-echo-server; uv_port=$port
+    pair epoll-uv echo-server-epoll "bench_rate $epoll_port" \
+        uv-echo-server "bench_rate $uv_port"
+fi
+for _p in $paired; do kill -TERM "$_p"; wait "$_p" 2>/dev/null || :; done
+paired=
+
 # Medians per server and workload -> bench.csv, then the table and chart.
-awk -F, -v base="$BASELINE" -v csv="$OUT/bench.csv" \
-    -f tests/scripts/bench_table.awk "$raw"
+awk -F, -v base="$BASELINE" -v csv="$OUT/bench.csv" -v pairs="$pairs" \
+    -f tests/scripts/bench_table.awk "$raw" "$pairs"
 awk -F, -f tests/scripts/bench_svg.awk "$OUT/bench.csv" >"$OUT/bench.svg"
 echo "bench: wrote $OUT/bench.csv, $OUT/bench.svg and $raw (every round); make bench-chart copies the chart to lessons/img/" >&2

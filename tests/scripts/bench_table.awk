@@ -4,6 +4,10 @@
 # its ratio to the server named by -v base=, then the reference rows, the
 # generator check and issue 10's targets.
 #
+# A second input file, the one named by -v pairs= (bench.sh's pairs.csv:
+# check,pair,a,b,a_rate,b_rate,ratio), holds the paired checks: the
+# targets that compare two figures use the median of its ratios.
+#
 # raw.csv columns: round,server,workload,mode,clients,size,count,seconds,
 # rate,unit,mb_per_s,p50_us,p99_us,max_us,mismatches,server_cpu_s,
 # server_cpu_us_per,generator_cpu_pct
@@ -38,11 +42,32 @@ function ratio(a, b) {
     return (a == "" || b == "" || b + 0 == 0) ? "" : a / b
 }
 
+# " (51,428 / 46,616 rt/s; median of 5 pairs, 0.91x-1.08x)": the pair
+# that gave the median ratio (with an even count, the medians of each
+# side), how many pairs, and how far apart their ratios were.
+function spread(check, m,    figures) {
+    if (pn[check] == 0) return " (not measured)"
+    figures = ((check, m + 0) in prates) ? prates[check, m + 0] \
+        : fmt(median(pa[check])) " / " fmt(median(pb[check]))
+    return sprintf(" (%s rt/s; median of %d pair%s, %.2fx-%.2fx)", figures,
+                   pn[check], pn[check] == 1 ? "" : "s", plo[check], phi[check])
+}
+
 function verdict(x, min) {
     return x == "" ? "row missing" : (x >= min ? "met" : "missed")
 }
 
-NR == 1 { next }
+FNR == 1 { next }
+FILENAME == pairs {
+    pr[$1] = pr[$1] " " $7
+    prates[$1, $7 + 0] = fmt($5) " / " fmt($6)
+    pa[$1] = pa[$1] " " $5
+    pb[$1] = pb[$1] " " $6
+    pn[$1]++
+    if (!($1 in plo) || $7 + 0 < plo[$1] + 0) plo[$1] = $7
+    if (!($1 in phi) || $7 + 0 > phi[$1] + 0) phi[$1] = $7
+    next
+}
 {
     key = $2 SUBSEP $3
     if (!(key in rates)) {
@@ -119,15 +144,14 @@ END {
 
     print "| check (issue 10 target) | measured | target | |"
     print "|---|---:|---:|---|"
-    g = ratio(med["echo-server-poll" SUBSEP "pingpong-50"], med["uv-pingpong" SUBSEP "pingpong-50"])
-    printf "| generator: echo-bench / uv-pingpong, 50 clients on echo-server-poll (%s / %s rt/s) | %s | >= 0.90x | %s |\n",
-        fmt(med["echo-server-poll" SUBSEP "pingpong-50"]), fmt(med["uv-pingpong" SUBSEP "pingpong-50"]),
-        g == "" ? "-" : sprintf("%.2fx", g), verdict(g, 0.9)
-    e = ratio(med["echo-server-epoll" SUBSEP "pingpong-50"], med["uv-echo-server" SUBSEP "pingpong-50"])
-    printf "| echo-server-epoll / uv-echo-server, 50 clients | %s | >= 1.00x | %s |\n",
-        e == "" ? "-" : sprintf("%.2fx", e), verdict(e, 1.0)
-    u = e == "" ? "" : 1 / e
-    printf "| uv-echo-server / echo-server-epoll, 50 clients | %s | >= 0.90x | %s |\n",
+    g = median(pr["generator"])
+    printf "| generator: echo-bench / uv-pingpong, 50 clients on echo-server-poll%s | %s | >= 0.90x | %s |\n",
+        spread("generator", g), g == "" ? "-" : sprintf("%.2fx", g), verdict(g, 0.9)
+    e = median(pr["epoll-uv"])
+    printf "| echo-server-epoll / uv-echo-server, 50 clients%s | %s | >= 1.00x | %s |\n",
+        spread("epoll-uv", e), e == "" ? "-" : sprintf("%.2fx", e), verdict(e, 1.0)
+    u = (e == "" || e + 0 == 0) ? "" : 1 / e
+    printf "| uv-echo-server / echo-server-epoll, the same pairs | %s | >= 0.90x | %s |\n",
         u == "" ? "-" : sprintf("%.2fx", u), verdict(u, 0.9)
     tc = mcpu["echo-server-thread" SUBSEP "connect"]; fc = mcpu["echo-server-fork" SUBSEP "connect"]
     t = (tc == "" || fc == "") ? "" : fc / tc
