@@ -128,9 +128,11 @@
 # stdin /dev/null, LC_ALL=C, in a process group (session) of its own with
 # SIGINT at its default action. Terminal 1 starts first; its line
 # "listening on ..." (stdout) is waited for (never a sleep); terminals 2,
-# 3... run one after the other to their end; then terminal 1 gets its
-# end= signal, sent to its group as Ctrl-C does, and its output is read to
-# the end. Anything a terminal leaves running is killed. Each terminal is
+# 3... run one after the other to their end; then, once no process of
+# terminal 1 is running (all asleep, as in accept or poll: a bounded wait
+# on /proc, for the server to finish with the last client), terminal 1
+# gets its end= signal, sent to its group as Ctrl-C does, and its output is
+# read to the end. Anything a terminal leaves running is killed. Each terminal is
 # bounded by its timeout; an example that overruns fails and is killed.
 # A terminal 2, 3... with an end= is left running instead: its stdin is a
 # pipe that stays open (it reads nothing until its end), and the next
@@ -1475,6 +1477,22 @@ stop() {
     kill -KILL "-$p" 2>/dev/null
     [ ! -f "$dir/$1.timeout" ] || fail "terminal $1 did not end within $limit s (after $2)"
 }
+# settle PGID: wait, bounded (2 s), until no process of the group PGID is
+# running (state R or D in /proc): a server that has just closed its last
+# client is back in accept or poll before its Ctrl-C comes, as it would be
+# by the time a person reaches terminal 1. A condition, polled; not a
+# fixed sleep.
+settle() {
+    n=0
+    while [ "$n" -lt 200 ]; do
+        # cat, not awk, opens the files: a process may be gone by then.
+        busy=$(cat /proc/[0-9]*/stat 2>/dev/null |
+            awk -v g="$1" "{ sub(/^.*\\) /, \"\") } \$3 == g && \$1 ~ /^[RD]/ { n++ } END { print n + 0 }")
+        [ "${busy:-0}" -ne 0 ] || return 0
+        sleep 0.01
+        n=$((n + 1))
+    done
+}
 t1=
 if [ -f "$dir/1.cmd" ]; then
     mkfifo "$dir/1.fifo" "$dir/1.ready" || { fail "mkfifo failed"; exit 0; }
@@ -1531,6 +1549,7 @@ for k in $held; do
     [ "$end_k" = eof ] || stop "$k" "$end_k"
 done
 if [ -n "$t1" ]; then
+    [ "$end" = exit ] || settle "$t1"
     case $end in
     SIGINT) kill -INT "-$t1" 2>/dev/null ;;
     SIGTERM) kill -TERM "-$t1" 2>/dev/null ;;
