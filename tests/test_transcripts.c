@@ -367,6 +367,144 @@ Test(transcripts, a_two_terminal_example_runs_both_and_ends_terminal_1)
     script_free(&r);
 }
 
+/* A terminal left running (end=SIGINT): its client holds the blocking
+ * server, so terminal 3's client waits in the backlog until timeout gives
+ * up. Run to its end instead, terminal 2 would read end of input at once,
+ * leave, and terminal 3 would be served ("hi", exit 0). */
+static const char held_lesson[] =
+    "<!-- run: held terminal=1 output=ignore -->\n"                /* 1 */
+    "```sh\n"                                                      /* 2 */
+    "bin/echo-server\n"                                            /* 3 */
+    "```\n"                                                        /* 4 */
+    "<!-- run: held terminal=2 end=SIGINT -->\n"                   /* 5 */
+    "```sh\n"                                                      /* 6 */
+    "(printf 'first\\n'; cat) | bin/echo-client\n"                 /* 7 */
+    "```\n"                                                        /* 8 */
+    "```text\n"                                                    /* 9 */
+    "first\n"                                                      /* 10 */
+    "```\n"                                                        /* 11 */
+    "<!-- run: held terminal=3 -->\n"                              /* 12 */
+    "```sh\n"                                                      /* 13 */
+    "printf 'hi\\n' | timeout 1 bin/echo-client; echo \"exit $?\"\n"
+    "```\n"                                                        /* 15 */
+    "```text\n"                                                    /* 16 */
+    "exit 124\n"                                                   /* 17 */
+    "```\n";                                                       /* 18 */
+
+/* end=eof: the client is still connected while terminal 1 stops, so the
+ * server cuts it off (1 cut off), and only then does its input end. Ended
+ * before terminal 1, it would have left first (0 cut off). */
+static const char eof_lesson[] =
+    "<!-- run: late terminal=1 -->\n"                              /* 1 */
+    "```sh\n"                                                      /* 2 */
+    "bin/echo-server-poll\n"                                       /* 3 */
+    "```\n"                                                        /* 4 */
+    "<!-- run: late terminal=2 end=eof -->\n"                      /* 5 */
+    "```sh\n"                                                      /* 6 */
+    "(printf 'still here\\n'; cat) | bin/echo-client\n"            /* 7 */
+    "```\n"                                                        /* 8 */
+    "```text\n"                                                    /* 9 */
+    "still here\n"                                                 /* 10 */
+    "echo-client: shutdown: Transport endpoint is not connected\n" /* 11 */
+    "```\n"                                                        /* 12 */
+    "```text\n"                                                    /* 13 */
+    "listening on 127.0.0.1:7000\n"                                /* 14 */
+    "echo-server-poll: stopped: 1 client served, 11 bytes written back, 1 "
+    "cut off by the stop\n"                                        /* 15 */
+    "```\n";                                                       /* 16 */
+
+Test(transcripts, a_terminal_left_running_holds_while_the_next_one_runs)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(held_lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 1 example (2 output blocks marked of 2 text "
+                      "blocks) run in ");
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+}
+
+Test(transcripts, an_eof_terminal_ends_after_terminal_1)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(eof_lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 1 example (2 output blocks marked of 2 text "
+                      "blocks) run in ");
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+}
+
+/* Terminal 1 is still busy (a counting loop) when the other terminals are
+ * done: its Ctrl-C waits until it sleeps, so "asleep now" is printed.
+ * Sent at once, SIGINT would end the loop and that line with it. */
+static const char settle_lesson[] =
+    "<!-- run: busy terminal=1 -->\n"                              /* 1 */
+    "```sh\n"                                                      /* 2 */
+    "echo 'listening on nothing'; i=0; while [ $i -lt 100000 ]; do "
+    "i=$((i + 1)); done; echo 'asleep now'; exec sleep 30\n"       /* 3 */
+    "```\n"                                                        /* 4 */
+    "```text\n"                                                    /* 5 */
+    "listening on nothing\n"                                       /* 6 */
+    "asleep now\n"                                                 /* 7 */
+    "```\n";                                                       /* 8 */
+
+Test(transcripts, terminal_1_is_stopped_only_once_it_sleeps)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(settle_lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+}
+
+Test(transcripts, ends_in_the_wrong_place_are_reported)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson("<!-- run: one end=SIGINT -->\n"          /* 1 */
+               "```sh\n"                                 /* 2 */
+               "true\n"                                  /* 3 */
+               "```\n"                                   /* 4 */
+               "```text\n"                               /* 5 */
+               "```\n"                                   /* 6 */
+               "<!-- run: two terminal=1 end=eof -->\n"  /* 7 */
+               "```sh\n"                                 /* 8 */
+               "bin/echo-server\n"                       /* 9 */
+               "```\n"                                   /* 10 */
+               "<!-- run: two terminal=2 end=exit -->\n" /* 11 */
+               "```sh\n"                                 /* 12 */
+               "true\n"                                  /* 13 */
+               "```\n"                                   /* 14 */
+               "```text\n"                               /* 15 */
+               "```\n"                                   /* 16 */
+               "```text\n"                               /* 17 */
+               "```\n");                                 /* 18 */
+    setenv("SOCKLAB_TRANSCRIPTS_NO_NS", "1", 1);
+    int rc = run_script(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 3, "three reports:\n%s",
+                 r.err);
+    expect_has(r.err, "lessons/01-demo.md:1: <!-- run: one -->: end= belongs "
+                      "to a terminal that is stopped");
+    expect_has(r.err, "lessons/01-demo.md:7: <!-- run: two terminal=1 -->: "
+                      "end=eof is for a terminal 2, 3... left running");
+    expect_has(r.err, "lessons/01-demo.md:11: <!-- run: two terminal=2 -->: "
+                      "a terminal 2, 3... runs to its end unless told to "
+                      "stay");
+    script_free(&r);
+}
+
 Test(transcripts, masks_cover_pids_and_ports_and_nothing_else)
 {
     static const struct {

@@ -100,6 +100,12 @@
 #               terminals share the NAME and come in order 1, 2, 3...
 #   end=SIGINT|SIGTERM|exit   how terminal 1 ends (default SIGINT, Ctrl-C);
 #               exit: it ends by itself once the others are done
+#   end=SIGINT|SIGTERM|eof    on a terminal 2, 3...: it is left running (a
+#               client that stays connected) while the next terminals run,
+#               and ended at the end: SIGINT or SIGTERM to its group before
+#               terminal 1 ends (newest first, as one cleans up), or eof:
+#               its input ends, as Ctrl-D does, after terminal 1 has ended
+#               (a client the server's stop finds still connected)
 #   show=both|stdout|stderr   what the terminal shows (default both, as a
 #               terminal does: 2>&1); the others go to /dev/null. Terminal 1
 #               always shows its stdout (its ready line is there)
@@ -122,10 +128,19 @@
 # stdin /dev/null, LC_ALL=C, in a process group (session) of its own with
 # SIGINT at its default action. Terminal 1 starts first; its line
 # "listening on ..." (stdout) is waited for (never a sleep); terminals 2,
-# 3... run one after the other to their end; then terminal 1 gets its
-# end= signal, sent to its group as Ctrl-C does, and its output is read to
-# the end. Anything a terminal leaves running is killed. Each terminal is
+# 3... run one after the other to their end; then, once no process of
+# terminal 1 is running (all asleep, as in accept or poll: a bounded wait
+# on /proc, for the server to finish with the last client), terminal 1
+# gets its end= signal, sent to its group as Ctrl-C does, and its output is
+# read to the end. Anything a terminal leaves running is killed. Each terminal is
 # bounded by its timeout; an example that overruns fails and is killed.
+# A terminal 2, 3... with an end= is left running instead: its stdin is a
+# pipe that stays open (it reads nothing until its end), and the next
+# terminal starts once it has printed its first line (what it shows), so
+# its command must print one when it is where the lesson wants it (the
+# echo of a first line, for a client that holds a connection). The order
+# of the ends is the one under end= above; then its output is read to the
+# end and whatever it left running is killed.
 #
 # Comparing: both sides are masked, line by line, then must be equal. Masked,
 # and only these: pids ("[prog 1234]", "pid=1234"; and the pad before a
@@ -934,7 +949,7 @@ function run_marker(s,    t, n, i, w, k, v) {
         v = substr(w[i], index(w[i], "=") + 1)
         if (k == "terminal" && v ~ /^[1-9]$/)
             R_OPT[k] = v + 0
-        else if (k == "end" && v ~ /^(SIGINT|SIGTERM|exit)$/)
+        else if (k == "end" && v ~ /^(SIGINT|SIGTERM|exit|eof)$/)
             R_OPT[k] = R_END = v
         else if (k == "show" && v ~ /^(both|stdout|stderr)$/)
             R_OPT[k] = v
@@ -943,7 +958,7 @@ function run_marker(s,    t, n, i, w, k, v) {
         else if (k == "timeout" && v ~ /^[1-9][0-9]?$/ && v + 0 <= 60)
             R_OPT[k] = v + 0
         else if (R_BAD == "")
-            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit, show=both|stdout|stderr, output=none|ignore, timeout=1..60)"
+            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit|eof, show=both|stdout|stderr, output=none|ignore, timeout=1..60)"
     }
     return 1
 }
@@ -1063,15 +1078,20 @@ BEGIN {
             problem(FNR, "<!-- run: " R_NAME " terminal=" R_OPT["terminal"] " -->: terminals come in order 1, 2, 3...; expected terminal=" curterm + 1)
         cur = R_OPT["terminal"] >= 1 ? R_NAME : ""
         curterm = R_OPT["terminal"]
-        if (R_OPT["terminal"] != 1 && R_END != "")
-            problem(FNR, "<!-- run: " R_NAME " -->: end= belongs to terminal 1, the one that is stopped")
+        if (R_OPT["terminal"] == 0 && R_END != "")
+            problem(FNR, "<!-- run: " R_NAME " -->: end= belongs to a terminal that is stopped: terminal 1, or a terminal 2, 3... left running")
+        if (R_OPT["terminal"] == 1 && R_END == "eof")
+            problem(FNR, "<!-- run: " R_NAME " terminal=1 -->: end=eof is for a terminal 2, 3... left running (terminal 1 reads nothing): SIGINT, SIGTERM or exit")
+        if (R_OPT["terminal"] >= 2 && R_END == "exit")
+            problem(FNR, "<!-- run: " R_NAME " terminal=" R_OPT["terminal"] " -->: a terminal 2, 3... runs to its end unless told to stay: drop end=exit, or give end=SIGINT, SIGTERM or eof")
         if (R_OPT["terminal"] == 1 && R_OPT["show"] == "stderr")
             problem(FNR, "<!-- run: " R_NAME " -->: terminal 1 must show its stdout, where its ready line goes")
         p = seq + (++parts)
         PM[p] = FNR
         PN[p] = R_NAME
         PT[p] = R_OPT["terminal"]
-        PE[p] = R_OPT["end"]
+        # Terminals 2, 3...: "-" runs to its end; an end= leaves it running.
+        PE[p] = R_OPT["terminal"] >= 2 ? (R_END == "" ? "-" : R_END) : R_OPT["end"]
         PS[p] = R_OPT["show"]
         PTO[p] = R_OPT["timeout"]
         PO_NONE[p] = R_OPT["output"] != "block"
@@ -1386,7 +1406,8 @@ fi
 
 # ---- the runner: one example, inside its own network namespace -----------
 # sh -c "$runner" runner DIR ROOT END LIMIT, run under unshare -n. DIR holds
-# T.cmd and T.show for each terminal T (0 for a lone command, else 1, 2...).
+# T.cmd and T.show for each terminal T (0 for a lone command, else 1, 2...),
+# and T.end for a terminal 2, 3... that is left running (its end=).
 # Writes T.out (what the terminal showed), and "error" when something kept
 # the example from running as the lesson says.
 runner='
@@ -1396,19 +1417,21 @@ ip link set lo up 2>"$dir/ip.err" || { fail "ip link set lo up: $(cat "$dir/ip.e
 cd "$root" || { fail "cannot enter $root"; exit 0; }
 export LC_ALL=C
 unset SOCKLAB_TRACE_TIME
-# launch T FILE: terminal T runs its command with /bin/sh, from the root,
-# stdin /dev/null; what it shows goes to FILE. As in a real terminal, it is
+# launch T FILE [IN]: terminal T runs its command with /bin/sh, from the
+# root, stdin IN (/dev/null unless given); what it shows goes to FILE. As in
+# a real terminal, it is
 # a process group of its own (setsid), so that Ctrl-C (SIGINT to the group)
 # reaches what it started, and SIGINT and SIGQUIT are back to their default
 # (sh ignores them in what it starts with &).
 launch() {
     show=$(cat "$dir/$1.show")
     out=$2
+    in=${3:-/dev/null}
     set -- env --default-signal=INT,QUIT setsid /bin/sh "$dir/$1.cmd"
     case $show in
-    stdout) exec "$@" <"/dev/null" >"$out" 2>/dev/null ;;
-    stderr) exec "$@" <"/dev/null" 2>"$out" >/dev/null ;;
-    *) exec "$@" <"/dev/null" >"$out" 2>&1 ;;
+    stdout) exec "$@" <"$in" >"$out" 2>/dev/null ;;
+    stderr) exec "$@" <"$in" 2>"$out" >/dev/null ;;
+    *) exec "$@" <"$in" >"$out" 2>&1 ;;
     esac
 }
 # bound PID T: after LIMIT seconds, note it and kill the group of PID (a
@@ -1418,33 +1441,95 @@ bound() {
         >/dev/null 2>&1 &
     dog=$!
 }
-t1=
-if [ -f "$dir/1.cmd" ]; then
-    mkfifo "$dir/out.fifo" "$dir/ready.fifo" || { fail "mkfifo failed"; exit 0; }
-    ( launch 1 "$dir/out.fifo" ) &
-    t1=$!
-    bound "$t1" 1
-    dog1=$dog
-    # Copy terminal 1 to 1.out as it comes, and say "ready" at its ready
-    # line (or "ended" when it ends without one). The shell reads a pipe a
-    # byte at a time, so the line is seen as soon as it is written (awk
-    # may wait for a whole buffer).
+# watch T PATTERN: start a reader that copies terminal T (from the fifo
+# T.fifo) to T.out as it comes, and says "ready" on the fifo T.ready at the
+# first line matching PATTERN (or "ended" when it ends without one). The
+# shell reads a pipe a byte at a time, so the line is seen as soon as it is
+# written (awk may wait for a whole buffer).
+watch() {
     {
         r=
         while IFS= read -r line; do
-            printf "%s\n" "$line" >>"$dir/1.out"
-            case $r$line in "listening on "*) r=1; echo ready >&3 ;; esac
+            printf "%s\n" "$line" >>"$dir/$1.out"
+            if [ -z "$r" ]; then
+                case $line in $2) r=1; echo ready >&3 ;; esac
+            fi
         done
-        [ -z "$line" ] || printf "%s" "$line" >>"$dir/1.out"
+        [ -z "$line" ] || printf "%s" "$line" >>"$dir/$1.out"
         [ -n "$r" ] || echo ended >&3
-    } <"$dir/out.fifo" 3>"$dir/ready.fifo" &
+    } <"$dir/$1.fifo" 3>"$dir/$1.ready" &
     reader=$!
-    read -r state <"$dir/ready.fifo"
+}
+# stop T HOW: end the terminal T left running (pid, reader, watchdog and
+# input keeper in P_T, R_T, D_T, K_T): SIGINT or SIGTERM to its group, as
+# Ctrl-C does, or eof: its input ends, as Ctrl-D does. Then read it to the
+# end and kill what it leaves.
+stop() {
+    eval "p=\$P_$1 r=\$R_$1 d=\$D_$1 kp=\$K_$1"
+    case $2 in
+    SIGINT) kill -INT "-$p" 2>/dev/null ;;
+    SIGTERM) kill -TERM "-$p" 2>/dev/null ;;
+    esac
+    kill "$kp" 2>/dev/null
+    wait "$p"
+    wait "$r"
+    kill "$d" 2>/dev/null
+    kill -KILL "-$p" 2>/dev/null
+    [ ! -f "$dir/$1.timeout" ] || fail "terminal $1 did not end within $limit s (after $2)"
+}
+# settle PGID: wait, bounded (2 s), until no process of the group PGID is
+# running (state R or D in /proc): a server that has just closed its last
+# client is back in accept or poll before its Ctrl-C comes, as it would be
+# by the time a person reaches terminal 1. A condition, polled; not a
+# fixed sleep.
+settle() {
+    n=0
+    while [ "$n" -lt 200 ]; do
+        # cat, not awk, opens the files: a process may be gone by then.
+        busy=$(cat /proc/[0-9]*/stat 2>/dev/null |
+            awk -v g="$1" "{ sub(/^.*\\) /, \"\") } \$3 == g && \$1 ~ /^[RD]/ { n++ } END { print n + 0 }")
+        [ "${busy:-0}" -ne 0 ] || return 0
+        sleep 0.01
+        n=$((n + 1))
+    done
+}
+t1=
+if [ -f "$dir/1.cmd" ]; then
+    mkfifo "$dir/1.fifo" "$dir/1.ready" || { fail "mkfifo failed"; exit 0; }
+    ( launch 1 "$dir/1.fifo" ) &
+    t1=$!
+    bound "$t1" 1
+    dog1=$dog
+    watch 1 "listening on *"
+    reader1=$reader
+    read -r state <"$dir/1.ready"
     [ "$state" = ready ] || fail "terminal 1 ended (or timed out) before its ready line \"listening on ...\""
 fi
 k=0
 [ -z "$t1" ] || k=2
+held=
 while [ -f "$dir/$k.cmd" ]; do
+    if [ -f "$dir/$k.end" ]; then
+        # Left running: its input stays open (a keeper holds the fifo)
+        # until its end; the next terminal starts at its first line.
+        mkfifo "$dir/$k.fifo" "$dir/$k.ready" "$dir/$k.in" ||
+            { fail "mkfifo failed"; break; }
+        sleep "$limit" >"$dir/$k.in" &
+        keeper=$!
+        ( launch "$k" "$dir/$k.fifo" "$dir/$k.in" ) &
+        pk=$!
+        bound "$pk" "$k"
+        watch "$k" "*"
+        eval "P_$k=\$pk R_$k=\$reader D_$k=\$dog K_$k=\$keeper"
+        held="$k $held"
+        read -r state <"$dir/$k.ready"
+        if [ "$state" != ready ]; then
+            fail "terminal $k ended (or timed out) before its first line (one left running starts the next at its first line)"
+            break
+        fi
+        k=$((k + 1))
+        continue
+    fi
     ( launch "$k" "$dir/$k.out" ) &
     pk=$!
     bound "$pk" "$k"
@@ -1456,17 +1541,28 @@ while [ -f "$dir/$k.cmd" ]; do
     [ "$k" -ne 0 ] || break
     k=$((k + 1))
 done
+# Terminals left running: a Ctrl-C (or SIGTERM) one ends before terminal 1,
+# the newest first, as one cleans up; an end=eof one after it, so that it
+# is still connected while the server stops.
+for k in $held; do
+    end_k=$(cat "$dir/$k.end")
+    [ "$end_k" = eof ] || stop "$k" "$end_k"
+done
 if [ -n "$t1" ]; then
+    [ "$end" = exit ] || settle "$t1"
     case $end in
     SIGINT) kill -INT "-$t1" 2>/dev/null ;;
     SIGTERM) kill -TERM "-$t1" 2>/dev/null ;;
     esac
     wait "$t1"
-    wait "$reader"
+    wait "$reader1"
     kill "$dog1" 2>/dev/null
     kill -KILL "-$t1" 2>/dev/null
     [ ! -f "$dir/1.timeout" ] || fail "terminal 1 did not end within $limit s (after $end)"
 fi
+for k in $held; do
+    [ "$(cat "$dir/$k.end")" != eof ] || stop "$k" eof
+done
 exit 0
 '
 
@@ -1561,6 +1657,7 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
                 [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
                 cp "$work/$p.cmd" "$ex/$t.cmd"
                 echo "$s" >"$ex/$t.show"
+                [ "$t" -lt 2 ] || [ "$e" = - ] || echo "$e" >"$ex/$t.end"
                 [ "$t" -ne 1 ] || end=$e
                 [ "$to" -le "$limit" ] || limit=$to
             done <"$work/parts"
