@@ -146,7 +146,7 @@ static void finish(int fd)
 
     int rc = shutdown(fd, SHUT_WR);
     trace(rc, NULL, "uv_shutdown", "shutdown(%d, SHUT_WR)", fd);
-    if (rc < 0)
+    if (rc < 0 && errno != ENOTCONN)  /* ENOTCONN: reset; the read says so */
         die_errno(EX_IOERR, "shutdown");
 
     while ((n = read(fd, rest, sizeof rest)) > 0) {

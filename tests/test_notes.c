@@ -161,6 +161,74 @@ Test(notes, a_reset_at_the_clients_last_read_is_uv_econnreset)
     run_result_free(&r);
 }
 
+/* echo-client with its standard input and error on pipes the test holds,
+ * so the test decides when input ends. */
+struct held_client {
+    int in_read, in_write, err_read, err_write;
+    const char *port;
+};
+
+static int held_client_main(void *arg)
+{
+    const struct held_client *hc = arg;
+    char path[1024];
+    /* The test's ends stay with the test: a write end of our own stdin
+     * kept open here would mean input never ends. */
+    close(hc->in_write);
+    close(hc->err_read);
+    if (dup2(hc->in_read, STDIN_FILENO) < 0 ||
+        dup2(hc->err_write, STDERR_FILENO) < 0)
+        return 70;
+    bin_path("echo-client", path, sizeof path);
+    execl(path, "echo-client", "-v", "127.0.0.1", hc->port, (char *)NULL);
+    return 71;
+}
+
+/* The server resets the connection while the client waits for input;
+ * then input ends. shutdown fails with ENOTCONN (the reset closed the
+ * connection), and the client must still say what happened: the reset,
+ * from the read that follows, not a bare "shutdown: Transport endpoint is
+ * not connected". */
+Test(notes, a_reset_before_end_of_input_is_reported_as_the_reset)
+{
+    uint16_t port;
+    char port_text[8], err[8192];
+    int in[2], errp[2];
+    struct exit_info how;
+
+    int listener = tcp_listen("127.0.0.1", &port);
+    cr_assert_geq(listener, 0, "%s", harness_error());
+    cr_assert_eq(pipe(in), 0);
+    cr_assert_eq(pipe(errp), 0);
+    snprintf(port_text, sizeof port_text, "%u", (unsigned)port);
+    struct held_client hc = {in[0], in[1], errp[0], errp[1], port_text};
+    pid_t pid = child_run(held_client_main, &hc);
+    cr_assert_gt(pid, 0, "%s", harness_error());
+    close(in[0]);
+    close(errp[1]);
+
+    int conn = accept(listener, NULL, NULL);
+    cr_assert_geq(conn, 0, "accept");
+    close(listener);
+    cr_assert_eq(sock_reset(conn), 0, "reset");
+    close(in[1]);  /* end of input, after the reset */
+
+    size_t used = 0;
+    ssize_t n;
+    while (used < sizeof err - 1 &&
+           (n = read(errp[0], err + used, sizeof err - 1 - used)) > 0)
+        used += (size_t)n;
+    err[used] = '\0';
+    close(errp[0]);
+    cr_assert_eq(child_wait(pid, 10000, &how), 0, "echo-client did not end");
+    cr_expect(how.exited && how.code == EX_IOERR, "echo-client should exit "
+              "74 after a reset, got %d:\n%s", how.code, err);
+    cr_expect_not_null(strstr(err, "reset by peer"), "the reset is not "
+                       "named:\n%s", err);
+    cr_expect_null(strstr(err, "echo-client: shutdown:"), "the error is "
+                   "the shutdown's, not the reset:\n%s", err);
+}
+
 Test(notes, an_idle_timeout_is_a_timer_not_uv_eagain)
 {
     struct server srv;
