@@ -197,8 +197,12 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         return;
     }
 
+    /* UV_EOF: a read that returned 0, or, once both directions are shut,
+     * an EPOLLHUP after a short read (see stdin_read_note). */
     trace(nread, nread == UV_EOF ? "UV_EOF, server closed" : uv_why(nread),
-          bsd("read(%d) = %s", sock_fd, nread == UV_EOF ? "0" : "-1"),
+          nread == UV_EOF
+              ? bsd("read(%d) = 0, or a hang-up after a short read", sock_fd)
+              : bsd("read(%d) = -1", sock_fd),
           "on_read(sock) nread");
     if (nread != UV_EOF)
         die(EX_IOERR, "read from server: %s", uv_strerror((int)nread));
@@ -336,10 +340,17 @@ static void try_next_address(void)
 
 /* ---- standard input to the server ----------------------------------------- */
 
-/* How a read of stdin shows on the right: read(0) only on a socket. */
+/* How a read of stdin shows on the right: read(0) only on a socket.
+ * UV_EOF on a stream need not be a read that returned 0: when the epoll
+ * event carries a hang-up (EPOLLHUP) and the last read was short,
+ * uv__stream_io reports the end at once, with no read (libuv 1.44's
+ * src/unix/stream.c). A pipe whose writer has closed does that. */
 static const char *stdin_read_note(ssize_t n, const char *how)
 {
     long shown = n >= 0 ? (long)n : n == UV_EOF ? 0 : -1;
+    if (n == UV_EOF && how[0] == '\0')
+        return stdin_is_socket ? "read(0) = 0, or a hang-up after a short read"
+                               : "a read of fd 0 = 0, or a hang-up after a short read";
     return stdin_is_socket ? bsd("read(0) = %ld", shown)
                            : bsd("a read of fd 0%s = %ld", how, shown);
 }

@@ -786,13 +786,15 @@ static void stop_accepting(void)
             "uv_timer_start(grace, %ld ms)", limits.grace_seconds * 1000);
 }
 
-/* SIGINT or SIGTERM. libuv's own handler only wrote the signal number to a
- * pipe; this runs later, from the loop, where anything may be called. */
+/* SIGINT or SIGTERM. libuv's own handler (uv__signal_handler in
+ * src/unix/signal.c) only wrote a small message, this watcher's address and
+ * the signal number, to the loop's signal pipe; this runs later, from the
+ * loop, where anything may be called. */
 static void on_signal(uv_signal_t *watcher, int signum)
 {
     (void)watcher;
     trace(signum, signum == SIGINT ? "SIGINT" : "SIGTERM",
-          "libuv's handler wrote the signal number to a pipe; the loop read it",
+          "libuv's handler wrote {watcher, signum} to a pipe; the loop read it",
           "on_signal signum");
     if (!stopping) {
         stop_accepting();

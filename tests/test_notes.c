@@ -12,6 +12,11 @@
  *     is never UV_EAGAIN in a read callback: uv__read calls back with
  *     nread 0 and waits (stream.c); an idle timeout is a uv_timer_t;
  *   - a reset seen by the client's last read is UV_ECONNRESET, not UV_EOF;
+ *   - libuv's end of a stream (UV_EOF) need not be a read that returned 0:
+ *     an EPOLLHUP after a short read ends it with no read (stream.c,
+ *     uv__stream_io), so the uv client's note names both;
+ *   - libuv's signal handler writes {watcher, signum} to the loop's signal
+ *     pipe (signal.c, uv__signal_handler), not just the number;
  *   - the poll server's wake-up pipe stands for the loop's signal pipe,
  *     made by uv_loop_init (loop.c -> uv_signal_init(child_watcher) ->
  *     uv__make_pipe), and libuv makes its sockets non-blocking with
@@ -263,5 +268,44 @@ Test(notes, the_poll_servers_pipe_and_nonblocking_notes)
     must_find(err, "F_SETFL, O_NONBLOCK) = 0", line, sizeof line);
     cr_expect_null(strstr(line, "uv__nonblock"), "%s", line);
     cr_expect_not_null(strstr(line, "SOCK_NONBLOCK"), "%s", line);
+    free(err);
+}
+
+Test(notes, the_uv_clients_end_of_input_and_echo_may_be_a_hang_up)
+{
+    if (!bin_exists("uv-echo-client"))
+        cr_skip_test("uv-echo-client is not built (no libuv)");
+    struct server srv;
+    struct run_result r;
+    char port_text[8], line[512];
+    cr_assert_eq(server_start(&srv, "echo-server", NULL, "0"), 0, "%s",
+                 harness_error());
+    snprintf(port_text, sizeof port_text, "%u", (unsigned)srv.port);
+    const char *const args[] = {"-v", "127.0.0.1", port_text, NULL};
+    cr_assert_eq(run_program("uv-echo-client", args, "hi\n", 3, 10000, &r),
+                 0, "%s", harness_error());
+    cr_expect(exited_with(&r.exit, 0), "uv-echo-client: %s", r.err);
+    must_find(r.err, "UV_EOF, end of input", line, sizeof line);
+    cr_expect_not_null(strstr(line, "= 0, or a hang-up after a short read"),
+                       "%s", line);
+    must_find(r.err, "UV_EOF, server closed", line, sizeof line);
+    cr_expect_not_null(strstr(line, "= 0, or a hang-up after a short read"),
+                       "%s", line);
+    run_result_free(&r);
+    server_stop(&srv);
+    server_release(&srv);
+}
+
+Test(notes, libuvs_signal_handler_writes_the_watcher_and_the_number)
+{
+    if (!bin_exists("uv-echo-server"))
+        cr_skip_test("uv-echo-server is not built (no libuv)");
+    const char *const args[] = {"-v", NULL};
+    char line[512];
+    char *err = server_session("uv-echo-server", args);
+
+    must_find(err, "on_signal signum = ", line, sizeof line);
+    cr_expect_not_null(strstr(line, "wrote {watcher, signum} to a pipe"),
+                       "%s", line);
     free(err);
 }
