@@ -290,6 +290,27 @@ static const char pair_lesson[] =
     "by the stop\n"                                                /* 37 */
     "```\n";                                                       /* 38 */
 
+/* A terminal 1 that is not one of our servers (socat, nc -l): no
+ * "listening on" line, but a line of its own once it is ready, on stderr
+ * here as socat -d -d writes it, named by ready=. It takes a moment, then
+ * makes a file and says so; terminal 2 must run only after that line. */
+static const char ready_lesson[] =
+    "Terminal 1:\n"                                                /* 1 */
+    "\n"                                                           /* 2 */
+    "<!-- run: slow terminal=1 ready=bound timeout=5 output=ignore -->\n"
+    "```sh\n"                                                      /* 4 */
+    "sleep 1; : >made; echo 'N now bound' >&2; exec sleep 30\n"    /* 5 */
+    "```\n"                                                        /* 6 */
+    "\n"                                                           /* 7 */
+    "<!-- run: slow terminal=2 -->\n"                              /* 8 */
+    "```sh\n"                                                      /* 9 */
+    "ls made && rm made\n"                                         /* 10 */
+    "```\n"                                                        /* 11 */
+    "\n"                                                           /* 12 */
+    "```text\n"                                                    /* 13 */
+    "made\n"                                                       /* 14 */
+    "```\n";                                                       /* 15 */
+
 /* ---- on scratch trees --------------------------------------------------- */
 
 Test(transcripts, a_matching_example_passes)
@@ -364,6 +385,53 @@ Test(transcripts, a_two_terminal_example_runs_both_and_ends_terminal_1)
     expect_has(r.err, "lessons/01-demo.md:10: <!-- run: pair terminal=2 -->: "
                       "output differs at line 2: lesson lessons/01-demo.md:17 "
                       "\"bye\", got (the output has ended)\n");
+    script_free(&r);
+}
+
+Test(transcripts, ready_names_the_line_a_terminal_1_is_waited_for)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(ready_lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 1 example (1 output block marked of 1 text "
+                      "blocks) run in ");
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+
+    /* Without ready=, the same terminal 1 never prints "listening on". */
+    char *lesson = replace_once(strdup(ready_lesson), " ready=bound", "");
+    put_lesson(lesson);
+    free(lesson);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md: <!-- run: slow -->: terminal 1 "
+                      "ended (or timed out) before its ready line "
+                      "\"listening on ...\"");
+    script_free(&r);
+
+    /* A text it never prints is reported by name. */
+    lesson = replace_once(strdup(ready_lesson), "ready=bound", "ready=never");
+    put_lesson(lesson);
+    free(lesson);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "before its ready line \"never\"");
+    script_free(&r);
+
+    /* Only terminal 1 is waited for. */
+    lesson = replace_once(strdup(ready_lesson), "slow terminal=2",
+                          "slow terminal=2 ready=bound");
+    put_lesson(lesson);
+    free(lesson);
+    setenv("SOCKLAB_TRANSCRIPTS_NO_NS", "1", 1);
+    rc = run_script(&r, "--transcripts", scratch, SCRATCH_MS);
+    unsetenv("SOCKLAB_TRANSCRIPTS_NO_NS");
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md:8: <!-- run: slow -->: ready= "
+                      "belongs to terminal 1, the one that is waited for");
     script_free(&r);
 }
 

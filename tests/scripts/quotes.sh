@@ -107,6 +107,11 @@
 #   output=ignore  what it prints is not shown, nor compared (a server in
 #               terminal 1 whose trace the lesson leaves out); it still runs
 #   timeout=S   seconds each terminal may take (default 10, at most 60)
+#   ready=TEXT  terminal 1 only: it is ready at the first line it shows that
+#               contains TEXT (no blanks), instead of at "listening on ...":
+#               for a terminal 1 that is not one of our servers, e.g.
+#               `socat -d -d ...` with ready=transfer ("N starting data
+#               transfer loop"); with show=both its stderr counts too
 #
 # Where each output block is: a lone command, and terminals 2, 3..., take
 # the first text block after their own command block. Terminal 1 takes the
@@ -119,12 +124,13 @@
 # How an example runs: in a network namespace of its own (unshare -n, lo
 # brought up), so port 7000 is free and nothing else on the machine is
 # seen; from the project root, each terminal's block run by /bin/sh with
-# stdin /dev/null, LC_ALL=C, in a process group (session) of its own with
+# stdin /dev/null, LC_ALL=C, no MAKEFLAGS or MAKELEVEL (as in a terminal,
+# even under make test), in a process group (session) of its own with
 # SIGINT at its default action. Terminal 1 starts first; its line
-# "listening on ..." (stdout) is waited for (never a sleep); terminals 2,
-# 3... run one after the other to their end; then terminal 1 gets its
-# end= signal, sent to its group as Ctrl-C does, and its output is read to
-# the end. Anything a terminal leaves running is killed. Each terminal is
+# "listening on ..." (stdout; or its ready=TEXT) is waited for (never a
+# sleep); terminals 2, 3... run one after the other to their end; then
+# terminal 1 gets its end= signal, sent to its group as Ctrl-C does, and
+# its output is read to the end. Anything a terminal leaves running is killed. Each terminal is
 # bounded by its timeout; an example that overruns fails and is killed.
 #
 # Comparing: both sides are masked, line by line, then must be equal. Masked,
@@ -929,6 +935,7 @@ function run_marker(s,    t, n, i, w, k, v) {
     R_OPT["show"] = "both"
     R_OPT["output"] = "block"
     R_OPT["timeout"] = 10
+    R_OPT["ready"] = ""
     for (i = 2; i <= n; i++) {
         k = substr(w[i], 1, index(w[i], "=") - 1)
         v = substr(w[i], index(w[i], "=") + 1)
@@ -942,8 +949,10 @@ function run_marker(s,    t, n, i, w, k, v) {
             R_OPT[k] = v
         else if (k == "timeout" && v ~ /^[1-9][0-9]?$/ && v + 0 <= 60)
             R_OPT[k] = v + 0
+        else if (k == "ready" && v != "")
+            R_OPT[k] = v
         else if (R_BAD == "")
-            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit, show=both|stdout|stderr, output=none|ignore, timeout=1..60)"
+            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit, show=both|stdout|stderr, output=none|ignore, timeout=1..60, ready=TEXT)"
     }
     return 1
 }
@@ -972,7 +981,7 @@ function info_of(s,    t) {
 
 # A part is complete: print its record.
 function record(p) {
-    print "PART\t" p "\t" lesson "\t" PM[p] "\t" PN[p] "\t" PT[p] "\t" PE[p] "\t" PS[p] "\t" PTO[p] "\t" (p in PO ? PO[p] : 0) "\t" (p in PC ? PC[p] : 0) "\t" (p in PI ? PI[p] : 0)
+    print "PART\t" p "\t" lesson "\t" PM[p] "\t" PN[p] "\t" PT[p] "\t" PE[p] "\t" PS[p] "\t" PTO[p] "\t" (p in PO ? PO[p] : 0) "\t" (p in PC ? PC[p] : 0) "\t" (p in PI ? PI[p] : 0) "\t" PR[p]
 }
 
 # No output block came for the parts still waiting (all of them, or all but
@@ -1040,7 +1049,7 @@ BEGIN {
     }
     kind = run_marker(row)
     if (kind < 0) {
-        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none|ignore] [timeout=S] -->")
+        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none|ignore] [timeout=S] [ready=TEXT] -->")
         next
     }
     if (kind > 0) {
@@ -1067,6 +1076,8 @@ BEGIN {
             problem(FNR, "<!-- run: " R_NAME " -->: end= belongs to terminal 1, the one that is stopped")
         if (R_OPT["terminal"] == 1 && R_OPT["show"] == "stderr")
             problem(FNR, "<!-- run: " R_NAME " -->: terminal 1 must show its stdout, where its ready line goes")
+        if (R_OPT["terminal"] != 1 && R_OPT["ready"] != "")
+            problem(FNR, "<!-- run: " R_NAME " -->: ready= belongs to terminal 1, the one that is waited for")
         p = seq + (++parts)
         PM[p] = FNR
         PN[p] = R_NAME
@@ -1074,6 +1085,7 @@ BEGIN {
         PE[p] = R_OPT["end"]
         PS[p] = R_OPT["show"]
         PTO[p] = R_OPT["timeout"]
+        PR[p] = R_OPT["ready"]
         PO_NONE[p] = R_OPT["output"] != "block"
         if (R_OPT["output"] == "ignore")
             PO[p] = -1
@@ -1396,6 +1408,9 @@ ip link set lo up 2>"$dir/ip.err" || { fail "ip link set lo up: $(cat "$dir/ip.e
 cd "$root" || { fail "cannot enter $root"; exit 0; }
 export LC_ALL=C
 unset SOCKLAB_TRACE_TIME
+# A terminal has no make around it: run from make test, a lesson that shows
+# `make ...` would otherwise print "make[1]: Entering directory".
+unset MAKEFLAGS MAKELEVEL MFLAGS
 # launch T FILE: terminal T runs its command with /bin/sh, from the root,
 # stdin /dev/null; what it shows goes to FILE. As in a real terminal, it is
 # a process group of its own (setsid), so that Ctrl-C (SIGINT to the group)
@@ -1426,21 +1441,30 @@ if [ -f "$dir/1.cmd" ]; then
     bound "$t1" 1
     dog1=$dog
     # Copy terminal 1 to 1.out as it comes, and say "ready" at its ready
-    # line (or "ended" when it ends without one). The shell reads a pipe a
-    # byte at a time, so the line is seen as soon as it is written (awk
-    # may wait for a whole buffer).
+    # line (or "ended" when it ends without one): "listening on ...", or
+    # the first line holding the text of its ready= option. The shell
+    # reads a pipe a byte at a time, so the line is seen as soon as it is
+    # written (awk may wait for a whole buffer).
+    want=
+    [ ! -f "$dir/1.ready" ] || want=$(cat "$dir/1.ready")
     {
         r=
         while IFS= read -r line; do
             printf "%s\n" "$line" >>"$dir/1.out"
-            case $r$line in "listening on "*) r=1; echo ready >&3 ;; esac
+            [ -z "$r" ] || continue
+            if [ -n "$want" ]; then
+                case $line in *"$want"*) r=1 ;; esac
+            else
+                case $line in "listening on "*) r=1 ;; esac
+            fi
+            [ -z "$r" ] || echo ready >&3
         done
         [ -z "$line" ] || printf "%s" "$line" >>"$dir/1.out"
         [ -n "$r" ] || echo ended >&3
     } <"$dir/out.fifo" 3>"$dir/ready.fifo" &
     reader=$!
     read -r state <"$dir/ready.fifo"
-    [ "$state" = ready ] || fail "terminal 1 ended (or timed out) before its ready line \"listening on ...\""
+    [ "$state" = ready ] || fail "terminal 1 ended (or timed out) before its ready line \"${want:-listening on ...}\""
 fi
 k=0
 [ -z "$t1" ] || k=2
@@ -1557,11 +1581,12 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
             end=SIGINT
             limit=0
             # Each part of this example: its command and options.
-            while IFS=$tab read -r _ p l m nm t e s to o c i; do
+            while IFS=$tab read -r _ p l m nm t e s to o c i rd; do
                 [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
                 cp "$work/$p.cmd" "$ex/$t.cmd"
                 echo "$s" >"$ex/$t.show"
                 [ "$t" -ne 1 ] || end=$e
+                [ -z "$rd" ] || printf '%s\n' "$rd" >"$ex/$t.ready"
                 [ "$to" -le "$limit" ] || limit=$to
             done <"$work/parts"
             terms=$(ls "$ex" | grep -c '\.cmd$')
@@ -1576,7 +1601,7 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
                 continue
             fi
             bad=0
-            while IFS=$tab read -r _ p l m nm t e s to o c i; do
+            while IFS=$tab read -r _ p l m nm t e s to o c i rd; do
                 [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
                 got="$ex/$t.out"
                 [ -f "$got" ] || : >"$got"
