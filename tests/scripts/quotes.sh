@@ -128,9 +128,11 @@
 # even under make test), in a process group (session) of its own with
 # SIGINT at its default action. Terminal 1 starts first; its line
 # "listening on ..." (stdout; or its ready=TEXT) is waited for (never a
-# sleep); terminals 2, 3... run one after the other to their end; then
-# terminal 1 gets its end= signal, sent to its group as Ctrl-C does, and
-# its output is read to the end. Anything a terminal leaves running is killed. Each terminal is
+# sleep); terminals 2, 3... run one after the other to their end; then,
+# once every process of terminal 1 sleeps (ps shows none running: its
+# server is back waiting for a client, as when a learner presses Ctrl-C
+# seconds later), terminal 1 gets its end= signal, sent to its group as
+# Ctrl-C does, and its output is read to the end. Anything a terminal leaves running is killed. Each terminal is
 # bounded by its timeout; an example that overruns fails and is killed.
 #
 # Comparing: both sides are masked, line by line, then must be equal. Masked,
@@ -145,9 +147,10 @@
 #   lessons/X.md:MARKER-LINE: <!-- run: NAME terminal=2 -->: output differs
 #     at line K: lesson lessons/X.md:LINE "expected", got "what ran"
 #
-# (one line in reality). --update-transcripts writes what the run printed,
-# unmasked, into every marked block that differs (and only those), from the
-# same run; a block that already matches is left as it is (its pids stay).
+# (one line in reality; a tab in either line shows as \t).
+# --update-transcripts writes what the run printed, unmasked, into every
+# marked block that differs (and only those), from the same run; a block
+# that already matches is left as it is (its pids stay).
 #
 # Transcripts are not part of --check: they run programs (bin/ must be
 # built), take seconds, and need a network namespace (root, or user
@@ -1205,6 +1208,16 @@ function mask(s) {
 # Prints nothing when they match; else "K<tab>expected<tab>got" for the
 # first differing line K, a side that has ended being "\001".
 compare_job='
+# A line as the report shows it: a tab as \t (a tab would end the field).
+function shown(s,    out, k) {
+    out = ""
+    while ((k = index(s, "\t")) > 0) {
+        out = out substr(s, 1, k - 1) "\\t"
+        s = substr(s, k + 1)
+    }
+    return out s
+}
+
 BEGIN {
     ne = 0
     while ((getline l < want) > 0)
@@ -1215,7 +1228,7 @@ BEGIN {
     n = ne > ng ? ne : ng
     for (i = 1; i <= n; i++) {
         if (i > ne || i > ng || mask(E[i]) != mask(G[i])) {
-            print i "\t" (i <= ne ? E[i] : "\001") "\t" (i <= ng ? G[i] : "\001")
+            print i "\t" (i <= ne ? shown(E[i]) : "\001") "\t" (i <= ng ? shown(G[i]) : "\001")
             exit
         }
     }
@@ -1480,7 +1493,30 @@ while [ -f "$dir/$k.cmd" ]; do
     [ "$k" -ne 0 ] || break
     k=$((k + 1))
 done
+# quiet G: no process of group G runs, or has ended unreaped (ps state R,
+# D or Z): a server in it waits in accept, recvfrom, poll or epoll_wait for
+# the next client, as it does when a learner presses Ctrl-C seconds after
+# the last command. Without ps, taken as quiet.
+quiet() {
+    ps -e -o pgid= -o stat= >"$dir/ps" 2>/dev/null || return 0
+    while read -r g st; do
+        [ "$g" = "$1" ] || continue
+        case $st in R* | D* | Z*) return 1 ;; esac
+    done <"$dir/ps"
+    return 0
+}
 if [ -n "$t1" ]; then
+    # The last client may be gone while the server still finishes with it
+    # (the trace line of its close, the way back to accept): a signal now
+    # would find it between two calls, and its trace would lack the EINTR
+    # a learner sees. Wait until it is quiet (checked every 10 ms, at most
+    # the timeout; after that it is signalled all the same).
+    n=0
+    while [ "$end" != exit ] && [ "$n" -lt $((limit * 100)) ] &&
+        ! quiet "$t1"; do
+        sleep 0.01
+        n=$((n + 1))
+    done
     case $end in
     SIGINT) kill -INT "-$t1" 2>/dev/null ;;
     SIGTERM) kill -TERM "-$t1" 2>/dev/null ;;
@@ -1620,9 +1656,12 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
                     echo "$lesson:$m: <!-- run: $name$term -->: output block rewritten from the run" >&2
                     continue
                 fi
-                IFS=$tab read -r k want have <<DIFF
-$diff
-DIFF
+                # Split by hand: read would merge two tabs, and an empty
+                # line of the lesson would take the run's line as its own.
+                k=${diff%%"$tab"*}
+                have=${diff#*"$tab"}
+                want=${have%%"$tab"*}
+                have=${have#*"$tab"}
                 if [ "$want" = "$(printf '\001')" ]; then
                     want="(the block has ended)"
                 else
@@ -1634,7 +1673,8 @@ DIFF
                     have="\"$have\""
                 fi
                 [ "$o" -ne 0 ] || want="(output=none: nothing)"
-                echo "$lesson:$m: <!-- run: $name$term -->: output differs at line $k: lesson $want, got $have" >&2
+                # printf, not echo: a dash echo would turn a shown \t back into a tab.
+                printf '%s\n' "$lesson:$m: <!-- run: $name$term -->: output differs at line $k: lesson $want, got $have" >&2
             done <"$work/parts"
             if [ "$bad" -eq 1 ] && [ "$do_tupdate" -eq 0 ]; then
                 differ=$((differ + 1))
