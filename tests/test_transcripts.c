@@ -290,6 +290,50 @@ static const char pair_lesson[] =
     "by the stop\n"                                                /* 37 */
     "```\n";                                                       /* 38 */
 
+/* A terminal 1 that is not one of our servers (socat, nc -l): no
+ * "listening on" line, but a line of its own once it is ready, on stderr
+ * here as socat -d -d writes it, named by ready=. It takes a moment, then
+ * makes a file and says so; terminal 2 must run only after that line. */
+static const char ready_lesson[] =
+    "Terminal 1:\n"                                                /* 1 */
+    "\n"                                                           /* 2 */
+    "<!-- run: slow terminal=1 ready=bound timeout=5 output=ignore -->\n"
+    "```sh\n"                                                      /* 4 */
+    "sleep 1; : >made; echo 'N now bound' >&2; exec sleep 30\n"    /* 5 */
+    "```\n"                                                        /* 6 */
+    "\n"                                                           /* 7 */
+    "<!-- run: slow terminal=2 -->\n"                              /* 8 */
+    "```sh\n"                                                      /* 9 */
+    "ls made && rm made\n"                                         /* 10 */
+    "```\n"                                                        /* 11 */
+    "\n"                                                           /* 12 */
+    "```text\n"                                                    /* 13 */
+    "made\n"                                                       /* 14 */
+    "```\n";                                                       /* 15 */
+
+/* Terminal 2 ends while terminal 1 is still busy (a server finishing with
+ * its last client, here a shell counting for a moment): Ctrl-C must wait
+ * until terminal 1 sleeps again, as a learner's would come seconds later.
+ * Two fifos make terminal 2 end exactly when terminal 1 starts counting. */
+static const char busy_lesson[] =
+    "<!-- run: busy terminal=1 -->\n"                              /* 1 */
+    "```sh\n"                                                      /* 2 */
+    "rm -f go busy; mkfifo go busy\n"                              /* 3 */
+    "trap 'echo \"Ctrl-C came while $phase\"; rm -f go busy; exit 0' INT\n"
+    "phase=waiting; echo 'listening on a fifo'\n"                  /* 5 */
+    "read -r x <go; phase=counting; echo >busy\n"                  /* 6 */
+    "i=0; while [ $i -lt 300000 ]; do i=$((i + 1)); done\n"        /* 7 */
+    "phase=asleep; sleep 30\n"                                     /* 8 */
+    "```\n"                                                        /* 9 */
+    "<!-- run: busy terminal=2 output=none -->\n"                  /* 10 */
+    "```sh\n"                                                      /* 11 */
+    "echo >go; read -r x <busy\n"                                  /* 12 */
+    "```\n"                                                        /* 13 */
+    "```text\n"                                                    /* 14 */
+    "listening on a fifo\n"                                        /* 15 */
+    "Ctrl-C came while asleep\n"                                   /* 16 */
+    "```\n";                                                       /* 17 */
+
 /* ---- on scratch trees --------------------------------------------------- */
 
 Test(transcripts, a_matching_example_passes)
@@ -441,32 +485,6 @@ Test(transcripts, an_eof_terminal_ends_after_terminal_1)
     script_free(&r);
 }
 
-/* Terminal 1 is still busy (a counting loop) when the other terminals are
- * done: its Ctrl-C waits until it sleeps, so "asleep now" is printed.
- * Sent at once, SIGINT would end the loop and that line with it. */
-static const char settle_lesson[] =
-    "<!-- run: busy terminal=1 -->\n"                              /* 1 */
-    "```sh\n"                                                      /* 2 */
-    "echo 'listening on nothing'; i=0; while [ $i -lt 100000 ]; do "
-    "i=$((i + 1)); done; echo 'asleep now'; exec sleep 30\n"       /* 3 */
-    "```\n"                                                        /* 4 */
-    "```text\n"                                                    /* 5 */
-    "listening on nothing\n"                                       /* 6 */
-    "asleep now\n"                                                 /* 7 */
-    "```\n";                                                       /* 8 */
-
-Test(transcripts, terminal_1_is_stopped_only_once_it_sleeps)
-{
-    struct script_run r;
-
-    make_scratch();
-    put_lesson(settle_lesson);
-    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
-    cr_expect_str_empty(r.err);
-    script_free(&r);
-}
-
 Test(transcripts, ends_in_the_wrong_place_are_reported)
 {
     struct script_run r;
@@ -502,6 +520,100 @@ Test(transcripts, ends_in_the_wrong_place_are_reported)
     expect_has(r.err, "lessons/01-demo.md:11: <!-- run: two terminal=2 -->: "
                       "a terminal 2, 3... runs to its end unless told to "
                       "stay");
+    script_free(&r);
+}
+
+Test(transcripts, ready_names_the_line_a_terminal_1_is_waited_for)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(ready_lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 1 example (1 output block marked of 1 text "
+                      "blocks) run in ");
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+
+    /* Without ready=, the same terminal 1 never prints "listening on". */
+    char *lesson = replace_once(strdup(ready_lesson), " ready=bound", "");
+    put_lesson(lesson);
+    free(lesson);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md: <!-- run: slow -->: terminal 1 "
+                      "ended (or timed out) before its ready line "
+                      "\"listening on ...\"");
+    script_free(&r);
+
+    /* A text it never prints is reported by name. */
+    lesson = replace_once(strdup(ready_lesson), "ready=bound", "ready=never");
+    put_lesson(lesson);
+    free(lesson);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "before its ready line \"never\"");
+    script_free(&r);
+
+    /* Only terminal 1 is waited for. */
+    lesson = replace_once(strdup(ready_lesson), "slow terminal=2",
+                          "slow terminal=2 ready=bound");
+    put_lesson(lesson);
+    free(lesson);
+    setenv("SOCKLAB_TRANSCRIPTS_NO_NS", "1", 1);
+    rc = run_script(&r, "--transcripts", scratch, SCRATCH_MS);
+    unsetenv("SOCKLAB_TRANSCRIPTS_NO_NS");
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md:8: <!-- run: slow -->: ready= "
+                      "belongs to terminal 1, the one that is waited for");
+    script_free(&r);
+}
+
+Test(transcripts, ctrl_c_waits_until_terminal_1_sleeps)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(busy_lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 1 example (1 output block marked of 1 text "
+                      "blocks) run in ");
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+}
+
+/* The report quotes both lines whole: a tab shows as \t (it used to split
+ * the line in two), and an empty line of the lesson stays empty (it used
+ * to take the run's line as its own). */
+Test(transcripts, a_report_shows_tabs_and_empty_lines_as_they_are)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson("<!-- run: tab -->\n"            /* 1 */
+               "```sh\n"                        /* 2 */
+               "printf 'a\\tb\\n'\n"            /* 3 */
+               "```\n"                          /* 4 */
+               "```text\n"                      /* 5 */
+               "a\tc\n"                         /* 6 */
+               "```\n"                          /* 7 */
+               "<!-- run: empty -->\n"          /* 8 */
+               "```sh\n"                        /* 9 */
+               "echo x\n"                       /* 10 */
+               "```\n"                          /* 11 */
+               "```text\n"                      /* 12 */
+               "\n"                             /* 13 */
+               "```\n");                        /* 14 */
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md:1: <!-- run: tab -->: output "
+                      "differs at line 1: lesson lessons/01-demo.md:6 "
+                      "\"a\\tc\", got \"a\\tb\"\n");
+    expect_has(r.err, "lessons/01-demo.md:8: <!-- run: empty -->: output "
+                      "differs at line 1: lesson lessons/01-demo.md:13 "
+                      "\"\", got \"x\"\n");
     script_free(&r);
 }
 

@@ -113,6 +113,11 @@
 #   output=ignore  what it prints is not shown, nor compared (a server in
 #               terminal 1 whose trace the lesson leaves out); it still runs
 #   timeout=S   seconds each terminal may take (default 10, at most 60)
+#   ready=TEXT  terminal 1 only: it is ready at the first line it shows that
+#               contains TEXT (no blanks), instead of at "listening on ...":
+#               for a terminal 1 that is not one of our servers, e.g.
+#               `socat -d -d ...` with ready=transfer ("N starting data
+#               transfer loop"); with show=both its stderr counts too
 #
 # Where each output block is: a lone command, and terminals 2, 3..., take
 # the first text block after their own command block. Terminal 1 takes the
@@ -125,14 +130,15 @@
 # How an example runs: in a network namespace of its own (unshare -n, lo
 # brought up), so port 7000 is free and nothing else on the machine is
 # seen; from the project root, each terminal's block run by /bin/sh with
-# stdin /dev/null, LC_ALL=C, in a process group (session) of its own with
+# stdin /dev/null, LC_ALL=C, no MAKEFLAGS or MAKELEVEL (as in a terminal,
+# even under make test), in a process group (session) of its own with
 # SIGINT at its default action. Terminal 1 starts first; its line
-# "listening on ..." (stdout) is waited for (never a sleep); terminals 2,
-# 3... run one after the other to their end; then, once no process of
-# terminal 1 is running (all asleep, as in accept or poll: a bounded wait
-# on /proc, for the server to finish with the last client), terminal 1
-# gets its end= signal, sent to its group as Ctrl-C does, and its output is
-# read to the end. Anything a terminal leaves running is killed. Each terminal is
+# "listening on ..." (stdout; or its ready=TEXT) is waited for (never a
+# sleep); terminals 2, 3... run one after the other to their end; then,
+# once every process of terminal 1 sleeps (ps shows none running: its
+# server is back waiting for a client, as when a learner presses Ctrl-C
+# seconds later), terminal 1 gets its end= signal, sent to its group as
+# Ctrl-C does, and its output is read to the end. Anything a terminal leaves running is killed. Each terminal is
 # bounded by its timeout; an example that overruns fails and is killed.
 # A terminal 2, 3... with an end= is left running instead: its stdin is a
 # pipe that stays open (it reads nothing until its end), and the next
@@ -154,9 +160,10 @@
 #   lessons/X.md:MARKER-LINE: <!-- run: NAME terminal=2 -->: output differs
 #     at line K: lesson lessons/X.md:LINE "expected", got "what ran"
 #
-# (one line in reality). --update-transcripts writes what the run printed,
-# unmasked, into every marked block that differs (and only those), from the
-# same run; a block that already matches is left as it is (its pids stay).
+# (one line in reality; a tab in either line shows as \t).
+# --update-transcripts writes what the run printed, unmasked, into every
+# marked block that differs (and only those), from the same run; a block
+# that already matches is left as it is (its pids stay).
 #
 # Transcripts are not part of --check: they run programs (bin/ must be
 # built), take seconds, and need a network namespace (root, or user
@@ -944,6 +951,7 @@ function run_marker(s,    t, n, i, w, k, v) {
     R_OPT["show"] = "both"
     R_OPT["output"] = "block"
     R_OPT["timeout"] = 10
+    R_OPT["ready"] = ""
     for (i = 2; i <= n; i++) {
         k = substr(w[i], 1, index(w[i], "=") - 1)
         v = substr(w[i], index(w[i], "=") + 1)
@@ -957,8 +965,10 @@ function run_marker(s,    t, n, i, w, k, v) {
             R_OPT[k] = v
         else if (k == "timeout" && v ~ /^[1-9][0-9]?$/ && v + 0 <= 60)
             R_OPT[k] = v + 0
+        else if (k == "ready" && v != "")
+            R_OPT[k] = v
         else if (R_BAD == "")
-            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit|eof, show=both|stdout|stderr, output=none|ignore, timeout=1..60)"
+            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit|eof, show=both|stdout|stderr, output=none|ignore, timeout=1..60, ready=TEXT)"
     }
     return 1
 }
@@ -987,7 +997,7 @@ function info_of(s,    t) {
 
 # A part is complete: print its record.
 function record(p) {
-    print "PART\t" p "\t" lesson "\t" PM[p] "\t" PN[p] "\t" PT[p] "\t" PE[p] "\t" PS[p] "\t" PTO[p] "\t" (p in PO ? PO[p] : 0) "\t" (p in PC ? PC[p] : 0) "\t" (p in PI ? PI[p] : 0)
+    print "PART\t" p "\t" lesson "\t" PM[p] "\t" PN[p] "\t" PT[p] "\t" PE[p] "\t" PS[p] "\t" PTO[p] "\t" (p in PO ? PO[p] : 0) "\t" (p in PC ? PC[p] : 0) "\t" (p in PI ? PI[p] : 0) "\t" PR[p]
 }
 
 # No output block came for the parts still waiting (all of them, or all but
@@ -1055,7 +1065,7 @@ BEGIN {
     }
     kind = run_marker(row)
     if (kind < 0) {
-        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none|ignore] [timeout=S] -->")
+        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none|ignore] [timeout=S] [ready=TEXT] -->")
         next
     }
     if (kind > 0) {
@@ -1086,6 +1096,8 @@ BEGIN {
             problem(FNR, "<!-- run: " R_NAME " terminal=" R_OPT["terminal"] " -->: a terminal 2, 3... runs to its end unless told to stay: drop end=exit, or give end=SIGINT, SIGTERM or eof")
         if (R_OPT["terminal"] == 1 && R_OPT["show"] == "stderr")
             problem(FNR, "<!-- run: " R_NAME " -->: terminal 1 must show its stdout, where its ready line goes")
+        if (R_OPT["terminal"] != 1 && R_OPT["ready"] != "")
+            problem(FNR, "<!-- run: " R_NAME " -->: ready= belongs to terminal 1, the one that is waited for")
         p = seq + (++parts)
         PM[p] = FNR
         PN[p] = R_NAME
@@ -1094,6 +1106,7 @@ BEGIN {
         PE[p] = R_OPT["terminal"] >= 2 ? (R_END == "" ? "-" : R_END) : R_OPT["end"]
         PS[p] = R_OPT["show"]
         PTO[p] = R_OPT["timeout"]
+        PR[p] = R_OPT["ready"]
         PO_NONE[p] = R_OPT["output"] != "block"
         if (R_OPT["output"] == "ignore")
             PO[p] = -1
@@ -1213,6 +1226,16 @@ function mask(s) {
 # Prints nothing when they match; else "K<tab>expected<tab>got" for the
 # first differing line K, a side that has ended being "\001".
 compare_job='
+# A line as the report shows it: a tab as \t (a tab would end the field).
+function shown(s,    out, k) {
+    out = ""
+    while ((k = index(s, "\t")) > 0) {
+        out = out substr(s, 1, k - 1) "\\t"
+        s = substr(s, k + 1)
+    }
+    return out s
+}
+
 BEGIN {
     ne = 0
     while ((getline l < want) > 0)
@@ -1223,7 +1246,7 @@ BEGIN {
     n = ne > ng ? ne : ng
     for (i = 1; i <= n; i++) {
         if (i > ne || i > ng || mask(E[i]) != mask(G[i])) {
-            print i "\t" (i <= ne ? E[i] : "\001") "\t" (i <= ng ? G[i] : "\001")
+            print i "\t" (i <= ne ? shown(E[i]) : "\001") "\t" (i <= ng ? shown(G[i]) : "\001")
             exit
         }
     }
@@ -1417,6 +1440,9 @@ ip link set lo up 2>"$dir/ip.err" || { fail "ip link set lo up: $(cat "$dir/ip.e
 cd "$root" || { fail "cannot enter $root"; exit 0; }
 export LC_ALL=C
 unset SOCKLAB_TRACE_TIME
+# A terminal has no make around it: run from make test, a lesson that shows
+# `make ...` would otherwise print "make[1]: Entering directory".
+unset MAKEFLAGS MAKELEVEL MFLAGS
 # launch T FILE [IN]: terminal T runs its command with /bin/sh, from the
 # root, stdin IN (/dev/null unless given); what it shows goes to FILE. As in
 # a real terminal, it is
@@ -1500,10 +1526,12 @@ if [ -f "$dir/1.cmd" ]; then
     t1=$!
     bound "$t1" 1
     dog1=$dog
-    watch 1 "listening on *"
+    want=
+    [ ! -f "$dir/1.want" ] || want=$(cat "$dir/1.want")
+    if [ -n "$want" ]; then watch 1 "*$want*"; else watch 1 "listening on *"; fi
     reader1=$reader
     read -r state <"$dir/1.ready"
-    [ "$state" = ready ] || fail "terminal 1 ended (or timed out) before its ready line \"listening on ...\""
+    [ "$state" = ready ] || fail "terminal 1 ended (or timed out) before its ready line \"${want:-listening on ...}\""
 fi
 k=0
 [ -z "$t1" ] || k=2
@@ -1653,12 +1681,13 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
             end=SIGINT
             limit=0
             # Each part of this example: its command and options.
-            while IFS=$tab read -r _ p l m nm t e s to o c i; do
+            while IFS=$tab read -r _ p l m nm t e s to o c i rd; do
                 [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
                 cp "$work/$p.cmd" "$ex/$t.cmd"
                 echo "$s" >"$ex/$t.show"
                 [ "$t" -lt 2 ] || [ "$e" = - ] || echo "$e" >"$ex/$t.end"
                 [ "$t" -ne 1 ] || end=$e
+                [ -z "$rd" ] || printf '%s\n' "$rd" >"$ex/$t.want"
                 [ "$to" -le "$limit" ] || limit=$to
             done <"$work/parts"
             terms=$(ls "$ex" | grep -c '\.cmd$')
@@ -1673,7 +1702,7 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
                 continue
             fi
             bad=0
-            while IFS=$tab read -r _ p l m nm t e s to o c i; do
+            while IFS=$tab read -r _ p l m nm t e s to o c i rd; do
                 [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
                 got="$ex/$t.out"
                 [ -f "$got" ] || : >"$got"
@@ -1692,9 +1721,12 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
                     echo "$lesson:$m: <!-- run: $name$term -->: output block rewritten from the run" >&2
                     continue
                 fi
-                IFS=$tab read -r k want have <<DIFF
-$diff
-DIFF
+                # Split by hand: read would merge two tabs, and an empty
+                # line of the lesson would take the run's line as its own.
+                k=${diff%%"$tab"*}
+                have=${diff#*"$tab"}
+                want=${have%%"$tab"*}
+                have=${have#*"$tab"}
                 if [ "$want" = "$(printf '\001')" ]; then
                     want="(the block has ended)"
                 else
@@ -1706,7 +1738,8 @@ DIFF
                     have="\"$have\""
                 fi
                 [ "$o" -ne 0 ] || want="(output=none: nothing)"
-                echo "$lesson:$m: <!-- run: $name$term -->: output differs at line $k: lesson $want, got $have" >&2
+                # printf, not echo: a dash echo would turn a shown \t back into a tab.
+                printf '%s\n' "$lesson:$m: <!-- run: $name$term -->: output differs at line $k: lesson $want, got $have" >&2
             done <"$work/parts"
             if [ "$bad" -eq 1 ] && [ "$do_tupdate" -eq 0 ]; then
                 differ=$((differ + 1))
