@@ -916,25 +916,38 @@ function run_marker(s,    t, n, i, w, k, v) {
     t = trim(s)
     if (t !~ /^<!--[ \t]*run:/)
         return 0
-    if (t !~ /^<!--[ \t]*run:[ \t]*[A-Za-z0-9_.-]+([ \t]+[a-z]+=[^ \t]+)*[ \t]*-->$/)
+    if (t !~ /^<!--[ \t]*run:[ \t]*[A-Za-z0-9_.-]+([ \t]+[a-z]+=(\047[^\047]*\047|[^ \t\047]+))*[ \t]*-->$/)
         return -1
     sub(/^<!--[ \t]*run:[ \t]*/, "", t)
     sub(/[ \t]*-->$/, "", t)
+    # A quoted value (type=\047two words\047) is one word: its blanks
+    # become \001 until the split is done, and its quotes go.
+    q = ""
+    while (match(t, /\047[^\047]*\047/)) {
+        v = substr(t, RSTART + 1, RLENGTH - 2)
+        gsub(/[ \t]/, "\001", v)
+        q = q substr(t, 1, RSTART - 1) v
+        t = substr(t, RSTART + RLENGTH)
+    }
+    t = q t
     n = split(t, w, /[ \t]+/)
     R_NAME = w[1]
     R_BAD = ""
     R_END = ""
+    R_TYPE = ""
     R_OPT["terminal"] = 0
     R_OPT["end"] = "SIGINT"
     R_OPT["show"] = "both"
     R_OPT["output"] = "block"
     R_OPT["timeout"] = 10
+    R_OPT["order"] = "same"
     for (i = 2; i <= n; i++) {
+        gsub(/\001/, " ", w[i])
         k = substr(w[i], 1, index(w[i], "=") - 1)
         v = substr(w[i], index(w[i], "=") + 1)
         if (k == "terminal" && v ~ /^[1-9]$/)
             R_OPT[k] = v + 0
-        else if (k == "end" && v ~ /^(SIGINT|SIGTERM|exit)$/)
+        else if (k == "end" && v ~ /^(SIGINT|SIGTERM|exit|\^C|none|eof)$/)
             R_OPT[k] = R_END = v
         else if (k == "show" && v ~ /^(both|stdout|stderr)$/)
             R_OPT[k] = v
@@ -942,8 +955,12 @@ function run_marker(s,    t, n, i, w, k, v) {
             R_OPT[k] = v
         else if (k == "timeout" && v ~ /^[1-9][0-9]?$/ && v + 0 <= 60)
             R_OPT[k] = v + 0
+        else if (k == "order" && v == "any")
+            R_OPT[k] = v
+        else if (k == "type" && v != "" && v !~ /\t/)
+            R_TYPE = v
         else if (R_BAD == "")
-            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit, show=both|stdout|stderr, output=none|ignore, timeout=1..60)"
+            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit|^C|none|eof, show=both|stdout|stderr, output=none|ignore, timeout=1..60, order=any, type=WORD or type=\047WORDS\047)"
     }
     return 1
 }
@@ -972,7 +989,7 @@ function info_of(s,    t) {
 
 # A part is complete: print its record.
 function record(p) {
-    print "PART\t" p "\t" lesson "\t" PM[p] "\t" PN[p] "\t" PT[p] "\t" PE[p] "\t" PS[p] "\t" PTO[p] "\t" (p in PO ? PO[p] : 0) "\t" (p in PC ? PC[p] : 0) "\t" (p in PI ? PI[p] : 0)
+    print "PART\t" p "\t" lesson "\t" PM[p] "\t" PN[p] "\t" PT[p] "\t" PE[p] "\t" PS[p] "\t" PTO[p] "\t" (p in PO ? PO[p] : 0) "\t" (p in PC ? PC[p] : 0) "\t" (p in PI ? PI[p] : 0) "\t" PR[p] "\t" (p in PY ? 1 : 0)
 }
 
 # No output block came for the parts still waiting (all of them, or all but
@@ -1063,8 +1080,12 @@ BEGIN {
             problem(FNR, "<!-- run: " R_NAME " terminal=" R_OPT["terminal"] " -->: terminals come in order 1, 2, 3...; expected terminal=" curterm + 1)
         cur = R_OPT["terminal"] >= 1 ? R_NAME : ""
         curterm = R_OPT["terminal"]
-        if (R_OPT["terminal"] != 1 && R_END != "")
-            problem(FNR, "<!-- run: " R_NAME " -->: end= belongs to terminal 1, the one that is stopped")
+        if (R_OPT["terminal"] == 0 && R_END != "")
+            problem(FNR, "<!-- run: " R_NAME " -->: end= belongs to a terminal that is stopped (terminal=1), or left running while the next ones run (terminal=2...)")
+        if (R_OPT["terminal"] == 1 && R_END == "eof")
+            problem(FNR, "<!-- run: " R_NAME " terminal=1 -->: end=eof is for a terminal that reads what is typed; terminal 1 reads nothing")
+        if (R_OPT["terminal"] == 1 && R_TYPE != "")
+            problem(FNR, "<!-- run: " R_NAME " terminal=1 -->: type= is for terminals 2, 3... (terminal 1 is started before anything is typed)")
         if (R_OPT["terminal"] == 1 && R_OPT["show"] == "stderr")
             problem(FNR, "<!-- run: " R_NAME " -->: terminal 1 must show its stdout, where its ready line goes")
         p = seq + (++parts)
@@ -1074,6 +1095,18 @@ BEGIN {
         PE[p] = R_OPT["end"]
         PS[p] = R_OPT["show"]
         PTO[p] = R_OPT["timeout"]
+        PR[p] = R_OPT["order"]
+        # Typed lines, one a line ("\\n" in the value separates them).
+        if (R_TYPE != "") {
+            PY[p] = 1
+            gsub(/\\n/, "\n", R_TYPE)
+            print R_TYPE > (work "/" p ".type")
+            close(work "/" p ".type")
+        }
+        # A terminal 2, 3... with end= stays running; its own end is then
+        # SIGINT unless it says, and it is told apart by PE "" -> "run".
+        if (R_OPT["terminal"] >= 2 && R_END == "")
+            PE[p] = "-"
         PO_NONE[p] = R_OPT["output"] != "block"
         if (R_OPT["output"] == "ignore")
             PO[p] = -1
@@ -1175,8 +1208,11 @@ function mask_ports(s,    out, n) {
 }
 
 # What is masked, and only that: pids, ephemeral ports, timestamps,
-# durations (with a fraction, or in ms, us or ns) and rates.
+# durations (with a fraction, or in ms, us or ns) and rates; and blanks at
+# the end of a line, which no terminal shows (ss pads its last column to
+# its widest entry, so they vary with the width of a pid).
 function mask(s) {
+    sub(/[ \t]+$/, "", s)
     s = mask_prefix(s)
     s = subst_all(s, "pid=[0-9]+", 4, "PID", 1)
     s = subst_all(s, "[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\\.[0-9]+)?", 0, "TIME", 1)
@@ -1200,6 +1236,34 @@ BEGIN {
     ng = 0
     while ((getline l < got) > 0)
         G[++ng] = l
+    if (order == "any") {
+        # The same lines in any order: the first line of the block that
+        # the run lacks, against a line of the run that the block lacks;
+        # or, when every line of the block is there, an extra line of the run.
+        for (i = 1; i <= ng; i++)
+            LEFT[mask(G[i])]++
+        for (i = 1; i <= ne; i++) {
+            m = mask(E[i])
+            if (LEFT[m] > 0) {
+                LEFT[m]--
+                continue
+            }
+            extra = "\001"
+            for (j = 1; j <= ng; j++)
+                if (LEFT[mask(G[j])] > 0) {
+                    extra = G[j]
+                    break
+                }
+            print i "\t" E[i] "\t" extra
+            exit
+        }
+        for (j = 1; j <= ng; j++)
+            if (LEFT[mask(G[j])] > 0) {
+                print ne + 1 "\t\001\t" G[j]
+                exit
+            }
+        exit
+    }
     n = ne > ng ? ne : ng
     for (i = 1; i <= n; i++) {
         if (i > ne || i > ng || mask(E[i]) != mask(G[i])) {
@@ -1232,8 +1296,10 @@ BEGIN {
     if (FNR in REP) {
         fence_open($0)
         pad = substr($0, 1, match($0, /[^ ]/) - 1)
-        while ((getline l < REP[FNR]) > 0)
+        while ((getline l < REP[FNR]) > 0) {
+            sub(/[ \t]+$/, "", l)
             print (l == "" ? "" : pad l)
+        }
         close(REP[FNR])
         skipping = 1
     }
@@ -1385,30 +1451,35 @@ if [ "$do_shape" -eq 1 ]; then
 fi
 
 # ---- the runner: one example, inside its own network namespace -----------
-# sh -c "$runner" runner DIR ROOT END LIMIT, run under unshare -n. DIR holds
-# T.cmd and T.show for each terminal T (0 for a lone command, else 1, 2...).
-# Writes T.out (what the terminal showed), and "error" when something kept
-# the example from running as the lesson says.
+# sh -c "$runner" runner DIR ROOT LIMIT, run under unshare -n. DIR holds
+# T.cmd, T.show and T.end for each terminal T (0 for a lone command, else
+# 1, 2...), and T.type for one that has lines typed into it. Writes T.out
+# (what the terminal showed; T.snap instead for end=none), and "error" when
+# something kept the example from running as the lesson says.
 runner='
-dir=$1 root=$2 end=$3 limit=$4
+dir=$1 root=$2 limit=$3
 fail() { printf "%s\n" "$*" >>"$dir/error"; }
 ip link set lo up 2>"$dir/ip.err" || { fail "ip link set lo up: $(cat "$dir/ip.err")"; exit 0; }
 cd "$root" || { fail "cannot enter $root"; exit 0; }
 export LC_ALL=C
 unset SOCKLAB_TRACE_TIME
-# launch T FILE: terminal T runs its command with /bin/sh, from the root,
-# stdin /dev/null; what it shows goes to FILE. As in a real terminal, it is
+# launch T FILE: terminal T runs its command with /bin/sh, from the root;
+# what it shows is appended to FILE (typed lines are echoed there too). Its
+# stdin is /dev/null, or T.in when it is typed into or stays running (a
+# keyboard nobody has pressed Ctrl-D on yet). As in a real terminal, it is
 # a process group of its own (setsid), so that Ctrl-C (SIGINT to the group)
 # reaches what it started, and SIGINT and SIGQUIT are back to their default
 # (sh ignores them in what it starts with &).
 launch() {
     show=$(cat "$dir/$1.show")
     out=$2
+    in=/dev/null
+    [ ! -p "$dir/$1.in" ] || in=$dir/$1.in
     set -- env --default-signal=INT,QUIT setsid /bin/sh "$dir/$1.cmd"
     case $show in
-    stdout) exec "$@" <"/dev/null" >"$out" 2>/dev/null ;;
-    stderr) exec "$@" <"/dev/null" 2>"$out" >/dev/null ;;
-    *) exec "$@" <"/dev/null" >"$out" 2>&1 ;;
+    stdout) exec "$@" <"$in" >>"$out" 2>/dev/null ;;
+    stderr) exec "$@" <"$in" 2>>"$out" >/dev/null ;;
+    *) exec "$@" <"$in" >>"$out" 2>&1 ;;
     esac
 }
 # bound PID T: after LIMIT seconds, note it and kill the group of PID (a
@@ -1418,9 +1489,69 @@ bound() {
         >/dev/null 2>&1 &
     dog=$!
 }
+# asleep SID [PID]: "S" when every process of session SID (and PID) sleeps
+# in a system call (or has ended), else "R"; then the sizes of the outputs. Read from
+# /proc with the shell alone: no process is started to look.
+asleep() {
+    sid=$1 more=${2:-} st=S
+    for f in /proc/[0-9]*/stat; do
+        { IFS= read -r line <"$f"; } 2>/dev/null || continue
+        set -- ${line##*) }
+        [ "$4" = "$sid" ] || [ "${f#/proc/}" = "$more/stat" ] || continue
+        case $1 in S | Z) ;; *) st=R ;; esac
+    done
+    printf "%s" "$st"
+    for f in "$dir"/*.out; do printf " %s" "$(wc -c <"$f" 2>/dev/null)"; done
+}
+# idle SID [PID]: wait until terminal SID has nothing left to do, as a
+# person waits for a terminal to settle before typing or pressing Ctrl-C:
+# all its processes asleep and no output growing, seen twice 50 ms apart.
+# Bounded by LIMIT seconds; past that it goes on (the comparison will say
+# what was missing).
+idle() {
+    was= tries=$((limit * 20))
+    while [ "$tries" -gt 0 ]; do
+        now=$(asleep "$@")
+        case $now in S*) [ "$now" = "$was" ] && return 0 ;; esac
+        was=$now
+        sleep 0.05
+        tries=$((tries - 1))
+    done
+}
+# keyboard T: terminal T reads T.in, held open for writing by a process
+# of its own until Ctrl-D (killing it closes the last writer).
+keyboard() {
+    mkfifo "$dir/$1.in" || { fail "mkfifo failed"; exit 0; }
+    # Read-write, so that opening the pipe never waits for the other end.
+    sleep $((limit * 10 + 10)) 1<>"$dir/$1.in" &
+    echo $! >"$dir/$1.kbd"
+}
+# typing T: type each line of T.type into terminal T, echoed on its screen
+# as a terminal does, then wait for it to settle before the next line.
+typing() {
+    [ -f "$dir/$1.type" ] || return 0
+    while IFS= read -r typed; do
+        printf "%s\n" "$typed" >>"$dir/$1.out"
+        printf "%s\n" "$typed" >"$dir/$1.in"
+        idle "$2"
+    done <"$dir/$1.type"
+}
+# stop T PID: end terminal T the way its T.end says, once it has settled.
+stop() {
+    e=$(cat "$dir/$1.end")
+    [ "$e" = exit ] || idle "$2" "${3:-}"
+    [ "$e" != none ] || [ -f "$dir/$1.snap" ] || cp "$dir/$1.out" "$dir/$1.snap"
+    case $e in
+    SIGINT | none) kill -INT "-$2" 2>/dev/null ;;
+    "^C") printf "^C" >>"$dir/$1.out"; kill -INT "-$2" 2>/dev/null ;;
+    SIGTERM) kill -TERM "-$2" 2>/dev/null ;;
+    eof) kill "$(cat "$dir/$1.kbd")" 2>/dev/null ;;
+    esac
+}
 t1=
 if [ -f "$dir/1.cmd" ]; then
     mkfifo "$dir/out.fifo" "$dir/ready.fifo" || { fail "mkfifo failed"; exit 0; }
+    : >"$dir/1.out"
     ( launch 1 "$dir/out.fifo" ) &
     t1=$!
     bound "$t1" 1
@@ -1442,30 +1573,61 @@ if [ -f "$dir/1.cmd" ]; then
     read -r state <"$dir/ready.fifo"
     [ "$state" = ready ] || fail "terminal 1 ended (or timed out) before its ready line \"listening on ...\""
 fi
+# Terminals 2, 3... (or the lone command 0) one after the other. One that
+# is typed into, or stays running (T.end other than "-"), reads a keyboard.
 k=0
 [ -z "$t1" ] || k=2
+staying=
 while [ -f "$dir/$k.cmd" ]; do
+    e=$(cat "$dir/$k.end")
+    : >"$dir/$k.out"
+    [ ! -f "$dir/$k.type" ] && [ "$e" = - ] || keyboard "$k"
     ( launch "$k" "$dir/$k.out" ) &
     pk=$!
-    bound "$pk" "$k"
-    wait "$pk"
-    kill "$dog" 2>/dev/null
-    # Whatever the command left running in its group goes with it.
-    kill -KILL "-$pk" 2>/dev/null
-    [ ! -f "$dir/$k.timeout" ] || fail "terminal $k did not finish within $limit s"
+    if [ "$e" = - ]; then
+        bound "$pk" "$k"
+        typing "$k" "$pk"
+        # Typed into: Ctrl-D once the lines are typed, as the lesson does.
+        [ ! -f "$dir/$k.kbd" ] || kill "$(cat "$dir/$k.kbd")" 2>/dev/null
+        wait "$pk"
+        kill "$dog" 2>/dev/null
+        # Whatever the command left running in its group goes with it.
+        kill -KILL "-$pk" 2>/dev/null
+        [ ! -f "$dir/$k.timeout" ] || fail "terminal $k did not finish within $limit s"
+    else
+        # It stays running: type into it, wait for it to settle, go on.
+        echo "$pk" >"$dir/$k.pid"
+        staying="$staying $k"
+        typing "$k" "$pk"
+        idle "$pk"
+    fi
     [ "$k" -ne 0 ] || break
     k=$((k + 1))
 done
+# Terminal 1 with end=none shows what it printed by now, while the
+# terminals left running still run. Those end in their order, each the way
+# it says, each bounded; then terminal 1.
+if [ -n "$t1" ] && [ "$(cat "$dir/1.end")" = none ]; then
+    idle "$t1" "$reader"
+    cp "$dir/1.out" "$dir/1.snap"
+fi
+for k in $staying; do
+    pk=$(cat "$dir/$k.pid")
+    bound "$pk" "$k"
+    stop "$k" "$pk"
+    wait "$pk"
+    kill "$dog" 2>/dev/null
+    kill -KILL "-$pk" 2>/dev/null
+    kill "$(cat "$dir/$k.kbd")" 2>/dev/null
+    [ ! -f "$dir/$k.timeout" ] || fail "terminal $k did not end within $limit s (after $(cat "$dir/$k.end"))"
+done
 if [ -n "$t1" ]; then
-    case $end in
-    SIGINT) kill -INT "-$t1" 2>/dev/null ;;
-    SIGTERM) kill -TERM "-$t1" 2>/dev/null ;;
-    esac
+    stop 1 "$t1" "$reader"
     wait "$t1"
     wait "$reader"
     kill "$dog1" 2>/dev/null
     kill -KILL "-$t1" 2>/dev/null
-    [ ! -f "$dir/1.timeout" ] || fail "terminal 1 did not end within $limit s (after $end)"
+    [ ! -f "$dir/1.timeout" ] || fail "terminal 1 did not end within $limit s (after $(cat "$dir/1.end"))"
 fi
 exit 0
 '
@@ -1554,20 +1716,23 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
             n=$((n + 1))
             ex="$work/ex$n"
             mkdir "$ex"
-            end=SIGINT
             limit=0
             # Each part of this example: its command and options.
-            while IFS=$tab read -r _ p l m nm t e s to o c i; do
+            while IFS=$tab read -r _ p l m nm t e s to o c i ord ty; do
                 [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
                 cp "$work/$p.cmd" "$ex/$t.cmd"
                 echo "$s" >"$ex/$t.show"
-                [ "$t" -ne 1 ] || end=$e
+                [ "$t" -ne 0 ] || e=-
+                echo "$e" >"$ex/$t.end"
+                [ "$ty" -eq 0 ] || cp "$work/$p.type" "$ex/$t.type"
                 [ "$to" -le "$limit" ] || limit=$to
             done <"$work/parts"
             terms=$(ls "$ex" | grep -c '\.cmd$')
-            timeout -s KILL $((limit * terms + 10)) \
-                unshare -n sh -c "$runner" runner "$ex" "$root" "$end" "$limit" ||
-                echo "the example did not finish within $((limit * terms + 10)) s" >>"$ex/error"
+            # Each terminal is bounded by limit; the settling waits too.
+            whole=$((limit * terms * 2 + 10))
+            timeout -s KILL "$whole" \
+                unshare -n sh -c "$runner" runner "$ex" "$root" "$limit" ||
+                echo "the example did not finish within $whole s" >>"$ex/error"
             if [ -s "$ex/error" ]; then
                 while IFS= read -r why; do
                     echo "$lesson: <!-- run: $name -->: $why" >&2
@@ -1576,15 +1741,16 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
                 continue
             fi
             bad=0
-            while IFS=$tab read -r _ p l m nm t e s to o c i; do
+            while IFS=$tab read -r _ p l m nm t e s to o c i ord ty; do
                 [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
                 got="$ex/$t.out"
+                [ "$e" != none ] || got="$ex/$t.snap"
                 [ -f "$got" ] || : >"$got"
                 [ "$o" -ne -1 ] || continue
                 if [ "$o" -eq 0 ]; then
                     : >"$work/$p.exp"
                 fi
-                diff=$(awk -v want="$work/$p.exp" -v got="$got" \
+                diff=$(awk -v want="$work/$p.exp" -v got="$got" -v order="$ord" \
                     "$mask_functions$compare_job") || exit 70
                 [ -n "$diff" ] || continue
                 bad=1
