@@ -98,8 +98,24 @@
 # after the name, as key=value:
 #   terminal=N  one terminal of a two-terminal (or more) example; all its
 #               terminals share the NAME and come in order 1, 2, 3...
-#   end=SIGINT|SIGTERM|exit   how terminal 1 ends (default SIGINT, Ctrl-C);
-#               exit: it ends by itself once the others are done
+#   end=SIGINT|SIGTERM|exit|^C|none   how terminal 1 ends (default SIGINT,
+#               Ctrl-C); exit: it ends by itself once the others are done;
+#               ^C: SIGINT, with "^C" shown where the cursor is, as a
+#               terminal echoes Ctrl-C; none: the lesson leaves it running,
+#               so its block is what it printed by the time the other
+#               terminals are done (those left running still running); the
+#               runner then ends it unseen
+#   end=...|eof on a terminal 2, 3...: it stays running while the next
+#               terminals run (a client left connected), and ends, in its
+#               order, after the last of them and before terminal 1: eof is
+#               Ctrl-D (its input ends), the others as for terminal 1
+#   type=WORD or type='WORDS'  lines typed into a terminal 2, 3... (or a
+#               lone command), "\n" between lines: each is shown on its
+#               screen as a terminal echoes it, then sent with Enter; then
+#               Ctrl-D, unless end= keeps it running
+#   order=any   the lines may come in any order (the rows of ss, which the
+#               kernel lists in hash order): the same lines, masked, in any
+#               order, match
 #   show=both|stdout|stderr   what the terminal shows (default both, as a
 #               terminal does: 2>&1); the others go to /dev/null. Terminal 1
 #               always shows its stdout (its ready line is there)
@@ -119,13 +135,19 @@
 # How an example runs: in a network namespace of its own (unshare -n, lo
 # brought up), so port 7000 is free and nothing else on the machine is
 # seen; from the project root, each terminal's block run by /bin/sh with
-# stdin /dev/null, LC_ALL=C, in a process group (session) of its own with
-# SIGINT at its default action. Terminal 1 starts first; its line
-# "listening on ..." (stdout) is waited for (never a sleep); terminals 2,
-# 3... run one after the other to their end; then terminal 1 gets its
-# end= signal, sent to its group as Ctrl-C does, and its output is read to
-# the end. Anything a terminal leaves running is killed. Each terminal is
-# bounded by its timeout; an example that overruns fails and is killed.
+# stdin /dev/null (a pipe, for a terminal typed into or left running),
+# LC_ALL=C, in a process group (session) of its own with SIGINT at its
+# default action. Terminal 1 starts first; its line "listening on ..."
+# (stdout) is waited for (never a sleep); terminals 2, 3... run one after
+# the other to their end, or, with end=, until they settle; then those left
+# running end, in order, and terminal 1 gets its end= signal, sent to its
+# group as Ctrl-C does, and its output is read to the end. Before each line
+# typed, each next terminal after one left running, and each end, the
+# runner waits for the terminal to settle, as a person does: every process
+# of it asleep in a system call and no output growing, seen twice 50 ms
+# apart (read from /proc; bounded by the timeout). Anything a terminal
+# leaves running is killed. Each terminal is bounded by its timeout; an
+# example that overruns fails and is killed.
 #
 # Comparing: both sides are masked, line by line, then must be equal. Masked,
 # and only these: pids ("[prog 1234]", "pid=1234"; and the pad before a
@@ -133,15 +155,21 @@
 # ports (5 digits, 32768 or more, right after ":", as in 127.0.0.1:58334 or
 # an ss column), timestamps (10:45:33, 10:45:33.123), durations with a
 # fraction or in ms/us/ns ("0.25 s", "12 ms", strace -T's <0.000123>) and
-# rates ("12345/s", "3.2 MB/s"). Whole seconds ("300s", "2 s") are set by
-# flags, so they are compared. A mismatch is reported as
+# rates ("12345/s", "3.2 MB/s"); and blanks at the end of a line, which a
+# terminal does not show (ss pads its last column to its widest entry, a
+# pid). Whole seconds ("300s", "2 s") are set by flags, so they are
+# compared; so are descriptor numbers, which is why a program that gets
+# descriptors above 9 may differ when the checker itself inherits one (see
+# the contributors' section of lessons/README.md). A mismatch is reported as
 #
 #   lessons/X.md:MARKER-LINE: <!-- run: NAME terminal=2 -->: output differs
 #     at line K: lesson lessons/X.md:LINE "expected", got "what ran"
 #
-# (one line in reality). --update-transcripts writes what the run printed,
-# unmasked, into every marked block that differs (and only those), from the
-# same run; a block that already matches is left as it is (its pids stay).
+# (one line in reality; with order=any, K is the first line of the block
+# that the run lacks). --update-transcripts writes what the run printed,
+# unmasked and without blanks at line ends, into every marked block that
+# differs (and only those), from the same run; a block that already matches
+# is left as it is (its pids and ports stay).
 #
 # Transcripts are not part of --check: they run programs (bin/ must be
 # built), take seconds, and need a network namespace (root, or user
@@ -1103,8 +1131,7 @@ BEGIN {
             print R_TYPE > (work "/" p ".type")
             close(work "/" p ".type")
         }
-        # A terminal 2, 3... with end= stays running; its own end is then
-        # SIGINT unless it says, and it is told apart by PE "" -> "run".
+        # A terminal 2, 3... without end= runs to its end: "-".
         if (R_OPT["terminal"] >= 2 && R_END == "")
             PE[p] = "-"
         PO_NONE[p] = R_OPT["output"] != "block"
