@@ -334,6 +334,75 @@ static const char busy_lesson[] =
     "Ctrl-C came while asleep\n"                                   /* 16 */
     "```\n";                                                       /* 17 */
 
+/* A session a person drives: a client typed into and left running while
+ * ss looks (its rows listed here in the other order than ss prints them),
+ * terminal 1 shown while the client still runs, and a Ctrl-C shown as a
+ * terminal echoes it. */
+static const char live_lesson[] =
+    "<!-- run: live terminal=1 end=none -->\n"                     /* 1 */
+    "```sh\n"                                                      /* 2 */
+    "bin/echo-server -v\n"                                         /* 3 */
+    "```\n"                                                        /* 4 */
+    "<!-- run: live terminal=2 type=hello end=eof -->\n"           /* 5 */
+    "```sh\n"                                                      /* 6 */
+    "bin/echo-client\n"                                            /* 7 */
+    "```\n"                                                        /* 8 */
+    "```text\n"                                                    /* 9 */
+    "hello\n"                                                      /* 10 */
+    "hello\n"                                                      /* 11 */
+    "```\n"                                                        /* 12 */
+    "<!-- run: live terminal=3 order=any -->\n"                    /* 13 */
+    "```sh\n"                                                      /* 14 */
+    "ss -tan 'sport = :7000'\n"                                    /* 15 */
+    "```\n"                                                        /* 16 */
+    "```text\n"                                                    /* 17 */
+    "State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
+    "ESTAB  0      0          127.0.0.1:7000    127.0.0.1:38928\n" /* 19 */
+    "LISTEN 0      128        127.0.0.1:7000      0.0.0.0:*\n"     /* 20 */
+    "```\n"                                                        /* 21 */
+    "```text\n"                                                    /* 22 */
+    "[echo-server 8548] socket(AF_INET, SOCK_STREAM, 0) = 3    ~ made in "
+    "uv_tcp_bind (uv_tcp_init makes none)\n"                       /* 23 */
+    "[echo-server 8548] setsockopt(3, SO_REUSEADDR, 1) = 0     ~ set inside "
+    "uv_tcp_bind\n"                                                /* 24 */
+    "[echo-server 8548] bind(3, 127.0.0.1:7000) = 0            ~ uv_ip4_addr "
+    "+ uv_tcp_bind\n"                                              /* 25 */
+    "[echo-server 8548] listen(3, 128) = 0                     ~ uv_listen\n"
+    "[echo-server 8548] getsockname(3) = 0  127.0.0.1:7000     ~ "
+    "uv_tcp_getsockname\n"                                         /* 27 */
+    "listening on 127.0.0.1:7000\n"                                /* 28 */
+    "[echo-server 8548] accept(3) = 4  peer 127.0.0.1:38928    ~ "
+    "on_new_connection -> uv_accept\n"                             /* 29 */
+    "[echo-server 8548] setsockopt(4, SO_RCVTIMEO, 300s) = 0   ~ a "
+    "uv_timer_t, started again by each read\n"                     /* 30 */
+    "[echo-server 8548] setsockopt(4, SO_SNDTIMEO, 300s) = 0   ~ the same "
+    "timer, while writes wait\n"                                   /* 31 */
+    "[echo-server 8548] read(4) = 6                            ~ echo_read, "
+    "nread = 6\n"                                                  /* 32 */
+    "[echo-server 8548] write(4, 6) = 6                        ~ uv_write\n"
+    "```\n"                                                        /* 34 */
+    "<!-- run: stop terminal=1 end=^C -->\n"                       /* 35 */
+    "```sh\n"                                                      /* 36 */
+    "bin/echo-server -v\n"                                         /* 37 */
+    "```\n"                                                        /* 38 */
+    "```text\n"                                                    /* 39 */
+    "[echo-server 9853] socket(AF_INET, SOCK_STREAM, 0) = 3    ~ made in "
+    "uv_tcp_bind (uv_tcp_init makes none)\n"                       /* 40 */
+    "[echo-server 9853] setsockopt(3, SO_REUSEADDR, 1) = 0     ~ set inside "
+    "uv_tcp_bind\n"                                                /* 41 */
+    "[echo-server 9853] bind(3, 127.0.0.1:7000) = 0            ~ uv_ip4_addr "
+    "+ uv_tcp_bind\n"                                              /* 42 */
+    "[echo-server 9853] listen(3, 128) = 0                     ~ uv_listen\n"
+    "[echo-server 9853] getsockname(3) = 0  127.0.0.1:7000     ~ "
+    "uv_tcp_getsockname\n"                                         /* 44 */
+    "listening on 127.0.0.1:7000\n"                                /* 45 */
+    "^C[echo-server 9853] accept(3) = -1 EINTR (Interrupted system call)  ~ "
+    "(libuv retries EINTR itself: no callback)\n"                  /* 46 */
+    "[echo-server 9853] close(3) = 0  no new clients           ~ uv_close\n"
+    "echo-server: stopped: 0 clients served, 0 bytes written back, 0 cut off "
+    "by the stop\n"                                                /* 48 */
+    "```\n";                                                       /* 49 */
+
 /* ---- on scratch trees --------------------------------------------------- */
 
 Test(transcripts, a_matching_example_passes)
@@ -420,7 +489,7 @@ static const char held_lesson[] =
     "```sh\n"                                                      /* 2 */
     "bin/echo-server\n"                                            /* 3 */
     "```\n"                                                        /* 4 */
-    "<!-- run: held terminal=2 end=SIGINT -->\n"                   /* 5 */
+    "<!-- run: held terminal=2 end=SIGINT ready=first -->\n"       /* 5 */
     "```sh\n"                                                      /* 6 */
     "(printf 'first\\n'; cat) | bin/echo-client\n"                 /* 7 */
     "```\n"                                                        /* 8 */
@@ -443,13 +512,13 @@ static const char eof_lesson[] =
     "```sh\n"                                                      /* 2 */
     "bin/echo-server-poll\n"                                       /* 3 */
     "```\n"                                                        /* 4 */
-    "<!-- run: late terminal=2 end=eof -->\n"                      /* 5 */
+    "<!-- run: late terminal=2 end=eof ready='still here' -->\n"   /* 5 */
     "```sh\n"                                                      /* 6 */
     "(printf 'still here\\n'; cat) | bin/echo-client\n"            /* 7 */
     "```\n"                                                        /* 8 */
     "```text\n"                                                    /* 9 */
     "still here\n"                                                 /* 10 */
-    "echo-client: shutdown: Transport endpoint is not connected\n" /* 11 */
+    "echo-client: read from server: Connection reset by peer\n"    /* 11 */
     "```\n"                                                        /* 12 */
     "```text\n"                                                    /* 13 */
     "listening on 127.0.0.1:7000\n"                                /* 14 */
@@ -511,15 +580,13 @@ Test(transcripts, ends_in_the_wrong_place_are_reported)
     setenv("SOCKLAB_TRANSCRIPTS_NO_NS", "1", 1);
     int rc = run_script(&r, "--transcripts", scratch, SCRATCH_MS);
     cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
-    cr_expect_eq(lines_starting(r.err, "lessons/"), 3, "three reports:\n%s",
+    /* end=exit on terminal 2 is right: left running, it ends by itself. */
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 2, "two reports:\n%s",
                  r.err);
     expect_has(r.err, "lessons/01-demo.md:1: <!-- run: one -->: end= belongs "
                       "to a terminal that is stopped");
     expect_has(r.err, "lessons/01-demo.md:7: <!-- run: two terminal=1 -->: "
                       "end=eof is for a terminal 2, 3... left running");
-    expect_has(r.err, "lessons/01-demo.md:11: <!-- run: two terminal=2 -->: "
-                      "a terminal 2, 3... runs to its end unless told to "
-                      "stay");
     script_free(&r);
 }
 
@@ -556,7 +623,7 @@ Test(transcripts, ready_names_the_line_a_terminal_1_is_waited_for)
     expect_has(r.err, "before its ready line \"never\"");
     script_free(&r);
 
-    /* Only terminal 1 is waited for. */
+    /* Only terminal 1 and terminals left running are waited for. */
     lesson = replace_once(strdup(ready_lesson), "slow terminal=2",
                           "slow terminal=2 ready=bound");
     put_lesson(lesson);
@@ -566,7 +633,36 @@ Test(transcripts, ready_names_the_line_a_terminal_1_is_waited_for)
     unsetenv("SOCKLAB_TRANSCRIPTS_NO_NS");
     cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
     expect_has(r.err, "lessons/01-demo.md:8: <!-- run: slow -->: ready= "
-                      "belongs to terminal 1, the one that is waited for");
+                      "belongs to terminal 1 or a terminal left running");
+    script_free(&r);
+}
+
+/* Ctrl-C stops terminal 1's command, not its shell, as in a learner's
+ * terminal: the command after it on the line still runs and says how the
+ * first one ended (130: killed by SIGINT). Were the shell killed with it,
+ * "exit 130" would never show. */
+static const char survive_lesson[] =
+    "<!-- run: survive terminal=1 -->\n"                          /* 1 */
+    "```sh\n"                                                     /* 2 */
+    "sh -c 'echo \"listening on nothing\"; exec sleep 30'; "
+    "echo \"exit $?\"\n"                                         /* 3 */
+    "```\n"                                                       /* 4 */
+    "```text\n"                                                   /* 5 */
+    "listening on nothing\n"                                      /* 6 */
+    "exit 130\n"                                                  /* 7 */
+    "```\n";                                                      /* 8 */
+
+Test(transcripts, ctrl_c_stops_the_command_not_the_shell)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(survive_lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 1 example (1 output block marked of 1 text "
+                      "blocks) run in ");
+    cr_expect_str_empty(r.err);
     script_free(&r);
 }
 
@@ -614,6 +710,86 @@ Test(transcripts, a_report_shows_tabs_and_empty_lines_as_they_are)
     expect_has(r.err, "lessons/01-demo.md:8: <!-- run: empty -->: output "
                       "differs at line 1: lesson lessons/01-demo.md:13 "
                       "\"\", got \"x\"\n");
+    script_free(&r);
+}
+
+/* Each new option is needed: without it, or with the block changed where
+ * it matters, the example fails on the line that shows it. The session as
+ * written passes only if terminal 1 is looked at while the client still
+ * runs (no "peer closed" yet), the typed line is echoed, and so on. */
+Test(transcripts, typed_lines_terminals_left_running_and_ctrl_c)
+{
+    static const struct {
+        const char *from, *to;
+        const char *report; /* what the failure must say */
+    } cases[] = {
+        /* Without order=any the rows must come as ss lists them. */
+        {"live terminal=3 order=any", "live terminal=3",
+         "lessons/01-demo.md:13: <!-- run: live terminal=3 -->: output "
+         "differs at line 2: lesson lessons/01-demo.md:19 \"ESTAB "},
+        /* With it, another row is still another row. */
+        {"ESTAB  0      0 ", "ESTAB  1      0 ",
+         "lessons/01-demo.md:13: <!-- run: live terminal=3 -->: output "
+         "differs at line 2: lesson lessons/01-demo.md:19 \"ESTAB  1 "},
+        /* The typed line shows once as typed, once as echoed. */
+        {"hello\nhello\n", "hello\n",
+         "lessons/01-demo.md:5: <!-- run: live terminal=2 -->: output "
+         "differs at line 2: lesson (the block has ended), got \"hello\""},
+        /* end=^C shows ^C where the cursor was. */
+        {"^C[echo-server 9853]", "[echo-server 9853]",
+         "lessons/01-demo.md:35: <!-- run: stop terminal=1 -->: output "
+         "differs at line 7: lesson lessons/01-demo.md:46 "},
+        /* end=none: what terminal 1 showed before the client ended. */
+        {"uv_write\n```\n<!-- run: stop",
+         "uv_write\n[echo-server 8548] read(4) = 0  peer closed              "
+         "~ echo_read, nread = UV_EOF\n```\n<!-- run: stop",
+         "lessons/01-demo.md:1: <!-- run: live terminal=1 -->: output differs "
+         "at line 12: lesson lessons/01-demo.md:34 "},
+    };
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(live_lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "as written: exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 2 examples (4 output blocks marked of 4 "
+                      "text blocks) run in ");
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *lesson = replace_once(strdup(live_lesson), cases[i].from,
+                                    cases[i].to);
+        put_lesson(lesson);
+        free(lesson);
+        rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+        cr_expect_eq(rc, 1, "\"%s\" -> \"%s\": exit %d\n%s", cases[i].from,
+                     cases[i].to, rc, r.err);
+        expect_has(r.err, cases[i].report);
+        script_free(&r);
+    }
+
+    /* Options in the wrong place are refused before anything runs. */
+    put_lesson("<!-- run: a terminal=1 type=x end=eof -->\n"      /* 1 */
+               "```sh\n"                                          /* 2 */
+               "bin/echo-server\n"                                /* 3 */
+               "```\n"                                            /* 4 */
+               "<!-- run: lone end=eof -->\n"                     /* 5 */
+               "```sh\n"                                          /* 6 */
+               "true\n"                                           /* 7 */
+               "```\n"                                            /* 8 */
+               "```text\n"                                        /* 9 */
+               "```\n");                                          /* 10 */
+    setenv("SOCKLAB_TRANSCRIPTS_NO_NS", "1", 1);
+    rc = run_script(&r, "--transcripts", scratch, SCRATCH_MS);
+    unsetenv("SOCKLAB_TRANSCRIPTS_NO_NS");
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md:1: <!-- run: a terminal=1 -->: "
+                      "end=eof is for a terminal 2, 3... left running");
+    expect_has(r.err, "lessons/01-demo.md:1: <!-- run: a terminal=1 -->: "
+                      "type= is for terminals 2, 3");
+    expect_has(r.err, "lessons/01-demo.md:5: <!-- run: lone -->: end= "
+                      "belongs to a terminal");
     script_free(&r);
 }
 

@@ -95,17 +95,42 @@
 #   ```
 #
 # NAME is letters, digits, "_", "." and "-", unique in its lesson. Options,
-# after the name, as key=value:
+# after the name, as key=value (a value with blanks in single quotes,
+# type='two words'):
 #   terminal=N  one terminal of a two-terminal (or more) example; all its
 #               terminals share the NAME and come in order 1, 2, 3...
-#   end=SIGINT|SIGTERM|exit   how terminal 1 ends (default SIGINT, Ctrl-C);
-#               exit: it ends by itself once the others are done
-#   end=SIGINT|SIGTERM|eof    on a terminal 2, 3...: it is left running (a
-#               client that stays connected) while the next terminals run,
-#               and ended at the end: SIGINT or SIGTERM to its group before
-#               terminal 1 ends (newest first, as one cleans up), or eof:
-#               its input ends, as Ctrl-D does, after terminal 1 has ended
-#               (a client the server's stop finds still connected)
+#   end=SIGINT|SIGTERM|^C|exit|none   how terminal 1 ends (default SIGINT,
+#               Ctrl-C to its group); ^C: the same, with the "^C" a
+#               terminal echoes shown where the cursor is; exit: it ends by
+#               itself once the others are done; none: the lesson leaves it
+#               running, so its block is what it printed by the time the
+#               other terminals are done (those left running still
+#               running); the runner then ends it unseen, last
+#   end=SIGINT|SIGTERM|^C|exit|eof|none   on a terminal 2, 3...: it is LEFT
+#               RUNNING (a client that stays connected) while the next
+#               terminals run; its stdin is a pipe that stays open, as a
+#               terminal's does. It ends after the last terminal, as under
+#               "How an example runs": eof is Ctrl-D (its input ends),
+#               exit waits for it to end by itself, the others as for
+#               terminal 1. Without end=, a terminal 2, 3... runs to its end
+#               before the next one starts
+#   ready=TEXT  terminal 1, or a terminal left running, is ready at its
+#               first line holding TEXT: the next terminal starts only then
+#               (and once it has settled). By default terminal 1 is ready
+#               at a line starting "listening on " (our servers' ready
+#               line), a terminal left running once it has settled; give
+#               ready= to a terminal 1 that is not our server (socat -d -d:
+#               ready=transfer) and to a client whose first echo must be
+#               back before the next terminal (ready=first). With show=both
+#               its stderr counts too
+#   type=WORD or type='WORDS'  lines typed into a terminal 2, 3... (or a
+#               lone command), "\n" between lines: each is shown on its
+#               screen as a terminal echoes it, then sent with Enter, then
+#               the terminal settles; then Ctrl-D, unless end= keeps it
+#               running
+#   order=any   the lines may come in any order (the rows of ss, which the
+#               kernel lists in hash order): the same lines, masked, in any
+#               order, match
 #   show=both|stdout|stderr   what the terminal shows (default both, as a
 #               terminal does: 2>&1); the others go to /dev/null. Terminal 1
 #               always shows its stdout (its ready line is there)
@@ -113,11 +138,6 @@
 #   output=ignore  what it prints is not shown, nor compared (a server in
 #               terminal 1 whose trace the lesson leaves out); it still runs
 #   timeout=S   seconds each terminal may take (default 10, at most 60)
-#   ready=TEXT  terminal 1 only: it is ready at the first line it shows that
-#               contains TEXT (no blanks), instead of at "listening on ...":
-#               for a terminal 1 that is not one of our servers, e.g.
-#               `socat -d -d ...` with ready=transfer ("N starting data
-#               transfer loop"); with show=both its stderr counts too
 #
 # Where each output block is: a lone command, and terminals 2, 3..., take
 # the first text block after their own command block. Terminal 1 takes the
@@ -127,26 +147,39 @@
 # it ("meanwhile terminal 1 shows..."). Any other code block (an unmarked
 # command, a quote) between a command and its output is a problem.
 #
-# How an example runs: in a network namespace of its own (unshare -n, lo
-# brought up), so port 7000 is free and nothing else on the machine is
-# seen; from the project root, each terminal's block run by /bin/sh with
-# stdin /dev/null, LC_ALL=C, no MAKEFLAGS or MAKELEVEL (as in a terminal,
-# even under make test), in a process group (session) of its own with
-# SIGINT at its default action. Terminal 1 starts first; its line
-# "listening on ..." (stdout; or its ready=TEXT) is waited for (never a
-# sleep); terminals 2, 3... run one after the other to their end; then,
-# once every process of terminal 1 sleeps (ps shows none running: its
-# server is back waiting for a client, as when a learner presses Ctrl-C
-# seconds later), terminal 1 gets its end= signal, sent to its group as
-# Ctrl-C does, and its output is read to the end. Anything a terminal leaves running is killed. Each terminal is
-# bounded by its timeout; an example that overruns fails and is killed.
-# A terminal 2, 3... with an end= is left running instead: its stdin is a
-# pipe that stays open (it reads nothing until its end), and the next
-# terminal starts once it has printed its first line (what it shows), so
-# its command must print one when it is where the lesson wants it (the
-# echo of a first line, for a client that holds a connection). The order
-# of the ends is the one under end= above; then its output is read to the
-# end and whatever it left running is killed.
+# How an example runs: in network and pid namespaces of its own (unshare
+# -n -p -f --mount-proc --kill-child, lo brought up), so port 7000 is free
+# and nothing else on the machine is seen (ps, pgrep and ss -p find only
+# the example's processes); from the project root, each terminal's block
+# run by /bin/sh with stdin /dev/null (a pipe, for a terminal typed into or
+# left running), LC_ALL=C, no MAKEFLAGS or MAKELEVEL (as in a terminal,
+# even under make test), in a process group (session) of its own. As in a
+# learner's terminal, Ctrl-C stops the command, not the shell: the shell
+# catches SIGINT (trap :), and each command it runs has SIGINT and SIGQUIT
+# at their default, so in `bin/echo-server; echo "exit $?"` the echo runs
+# after Ctrl-C.
+#
+# Settling. Before each line typed, before the next terminal after one left
+# running (or after terminal 1's ready line), and before each end, the
+# runner waits for the terminal to settle, as a person does: every process
+# of it asleep in a system call (or stopped, or a zombie) and no output of
+# any terminal growing, seen twice 50 ms apart (read from /proc; bounded by
+# the timeout; past it, it goes on and the comparison says what is
+# missing). So a server that has just closed its last client is back in
+# accept or poll, with its trace line written, before its Ctrl-C comes.
+#
+# The order: terminal 1 starts; its ready line is waited for (never a
+# sleep), then it settles. Terminals 2, 3... run one after the other: each
+# to its end, or, left running (end=), until its ready= line if it has one
+# and until it settles. After the last: terminal 1's block is taken if it
+# says end=none; the terminals left running end, the newest first, as one
+# cleans up (each once settled; exit ones are waited for); then terminal 1
+# gets its end= (Ctrl-C, SIGTERM, ^C, or nothing for exit) and its output
+# is read to the end; then the eof ones get their Ctrl-D, so a client is
+# still connected when the server stops (with terminal 1 end=none, which
+# the lesson never stops, they get it before). Anything a terminal leaves
+# running is killed. Each terminal is bounded by its timeout; an example
+# that overruns fails and is killed.
 #
 # Comparing: both sides are masked, line by line, then must be equal. Masked,
 # and only these: pids ("[prog 1234]", "pid=1234"; and the pad before a
@@ -154,16 +187,22 @@
 # ports (5 digits, 32768 or more, right after ":", as in 127.0.0.1:58334 or
 # an ss column), timestamps (10:45:33, 10:45:33.123), durations with a
 # fraction or in ms/us/ns ("0.25 s", "12 ms", strace -T's <0.000123>) and
-# rates ("12345/s", "3.2 MB/s"). Whole seconds ("300s", "2 s") are set by
-# flags, so they are compared. A mismatch is reported as
+# rates ("12345/s", "3.2 MB/s"); and blanks at the end of a line, which a
+# terminal does not show (ss pads its last column to its widest entry, a
+# pid). Whole seconds ("300s", "2 s") are set by flags, so they are
+# compared; so are descriptor numbers, which is why a program that gets
+# descriptors above 9 may differ when the checker itself inherits one (see
+# the contributors' section of lessons/README.md). A mismatch is reported as
 #
 #   lessons/X.md:MARKER-LINE: <!-- run: NAME terminal=2 -->: output differs
 #     at line K: lesson lessons/X.md:LINE "expected", got "what ran"
 #
-# (one line in reality; a tab in either line shows as \t).
-# --update-transcripts writes what the run printed, unmasked, into every
-# marked block that differs (and only those), from the same run; a block
-# that already matches is left as it is (its pids stay).
+# (one line in reality; a tab in either line shows as \t; with order=any,
+# K is the first line of the block
+# that the run lacks). --update-transcripts writes what the run printed,
+# unmasked and without blanks at line ends, into every marked block that
+# differs (and only those), from the same run; a block that already matches
+# is left as it is (its pids and ports stay).
 #
 # Transcripts are not part of --check: they run programs (bin/ must be
 # built), take seconds, and need a network namespace (root, or user
@@ -938,26 +977,39 @@ function run_marker(s,    t, n, i, w, k, v) {
     t = trim(s)
     if (t !~ /^<!--[ \t]*run:/)
         return 0
-    if (t !~ /^<!--[ \t]*run:[ \t]*[A-Za-z0-9_.-]+([ \t]+[a-z]+=[^ \t]+)*[ \t]*-->$/)
+    if (t !~ /^<!--[ \t]*run:[ \t]*[A-Za-z0-9_.-]+([ \t]+[a-z]+=(\047[^\047]*\047|[^ \t\047]+))*[ \t]*-->$/)
         return -1
     sub(/^<!--[ \t]*run:[ \t]*/, "", t)
     sub(/[ \t]*-->$/, "", t)
+    # A quoted value (type=\047two words\047) is one word: its blanks
+    # become \001 until the split is done, and its quotes go.
+    q = ""
+    while (match(t, /\047[^\047]*\047/)) {
+        v = substr(t, RSTART + 1, RLENGTH - 2)
+        gsub(/[ \t]/, "\001", v)
+        q = q substr(t, 1, RSTART - 1) v
+        t = substr(t, RSTART + RLENGTH)
+    }
+    t = q t
     n = split(t, w, /[ \t]+/)
     R_NAME = w[1]
     R_BAD = ""
     R_END = ""
+    R_TYPE = ""
     R_OPT["terminal"] = 0
     R_OPT["end"] = "SIGINT"
     R_OPT["show"] = "both"
     R_OPT["output"] = "block"
     R_OPT["timeout"] = 10
+    R_OPT["order"] = "same"
     R_OPT["ready"] = ""
     for (i = 2; i <= n; i++) {
+        gsub(/\001/, " ", w[i])
         k = substr(w[i], 1, index(w[i], "=") - 1)
         v = substr(w[i], index(w[i], "=") + 1)
         if (k == "terminal" && v ~ /^[1-9]$/)
             R_OPT[k] = v + 0
-        else if (k == "end" && v ~ /^(SIGINT|SIGTERM|exit|eof)$/)
+        else if (k == "end" && v ~ /^(SIGINT|SIGTERM|exit|\^C|none|eof)$/)
             R_OPT[k] = R_END = v
         else if (k == "show" && v ~ /^(both|stdout|stderr)$/)
             R_OPT[k] = v
@@ -965,10 +1017,14 @@ function run_marker(s,    t, n, i, w, k, v) {
             R_OPT[k] = v
         else if (k == "timeout" && v ~ /^[1-9][0-9]?$/ && v + 0 <= 60)
             R_OPT[k] = v + 0
-        else if (k == "ready" && v != "")
+        else if (k == "order" && v == "any")
             R_OPT[k] = v
+        else if (k == "ready" && v != "" && v !~ /\t/)
+            R_OPT[k] = v
+        else if (k == "type" && v != "" && v !~ /\t/)
+            R_TYPE = v
         else if (R_BAD == "")
-            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit|eof, show=both|stdout|stderr, output=none|ignore, timeout=1..60, ready=TEXT)"
+            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit|^C|none|eof, show=both|stdout|stderr, output=none|ignore, timeout=1..60, order=any, ready=TEXT, type=WORD or type=\047WORDS\047)"
     }
     return 1
 }
@@ -997,7 +1053,7 @@ function info_of(s,    t) {
 
 # A part is complete: print its record.
 function record(p) {
-    print "PART\t" p "\t" lesson "\t" PM[p] "\t" PN[p] "\t" PT[p] "\t" PE[p] "\t" PS[p] "\t" PTO[p] "\t" (p in PO ? PO[p] : 0) "\t" (p in PC ? PC[p] : 0) "\t" (p in PI ? PI[p] : 0) "\t" PR[p]
+    print "PART\t" p "\t" lesson "\t" PM[p] "\t" PN[p] "\t" PT[p] "\t" PE[p] "\t" PS[p] "\t" PTO[p] "\t" (p in PO ? PO[p] : 0) "\t" (p in PC ? PC[p] : 0) "\t" (p in PI ? PI[p] : 0) "\t" PR[p] "\t" (p in PY ? 1 : 0) "\t" PRD[p]
 }
 
 # No output block came for the parts still waiting (all of them, or all but
@@ -1065,7 +1121,7 @@ BEGIN {
     }
     kind = run_marker(row)
     if (kind < 0) {
-        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none|ignore] [timeout=S] [ready=TEXT] -->")
+        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=HOW] [KEY=VALUE ...] --> (a value with blanks in \047quotes\047)")
         next
     }
     if (kind > 0) {
@@ -1089,24 +1145,34 @@ BEGIN {
         cur = R_OPT["terminal"] >= 1 ? R_NAME : ""
         curterm = R_OPT["terminal"]
         if (R_OPT["terminal"] == 0 && R_END != "")
-            problem(FNR, "<!-- run: " R_NAME " -->: end= belongs to a terminal that is stopped: terminal 1, or a terminal 2, 3... left running")
+            problem(FNR, "<!-- run: " R_NAME " -->: end= belongs to a terminal that is stopped (terminal=1), or left running while the next ones run (terminal=2...)")
         if (R_OPT["terminal"] == 1 && R_END == "eof")
-            problem(FNR, "<!-- run: " R_NAME " terminal=1 -->: end=eof is for a terminal 2, 3... left running (terminal 1 reads nothing): SIGINT, SIGTERM or exit")
-        if (R_OPT["terminal"] >= 2 && R_END == "exit")
-            problem(FNR, "<!-- run: " R_NAME " terminal=" R_OPT["terminal"] " -->: a terminal 2, 3... runs to its end unless told to stay: drop end=exit, or give end=SIGINT, SIGTERM or eof")
+            problem(FNR, "<!-- run: " R_NAME " terminal=1 -->: end=eof is for a terminal 2, 3... left running, which reads what is typed (terminal 1 reads nothing)")
+        if (R_OPT["terminal"] == 1 && R_TYPE != "")
+            problem(FNR, "<!-- run: " R_NAME " terminal=1 -->: type= is for terminals 2, 3... (terminal 1 is started before anything is typed)")
+        if (R_OPT["ready"] != "" && (R_OPT["terminal"] == 0 || (R_OPT["terminal"] >= 2 && R_END == "")))
+            problem(FNR, "<!-- run: " R_NAME " -->: ready= belongs to terminal 1 or a terminal left running (end=), the ones that are waited for")
         if (R_OPT["terminal"] == 1 && R_OPT["show"] == "stderr")
             problem(FNR, "<!-- run: " R_NAME " -->: terminal 1 must show its stdout, where its ready line goes")
-        if (R_OPT["terminal"] != 1 && R_OPT["ready"] != "")
-            problem(FNR, "<!-- run: " R_NAME " -->: ready= belongs to terminal 1, the one that is waited for")
         p = seq + (++parts)
         PM[p] = FNR
         PN[p] = R_NAME
         PT[p] = R_OPT["terminal"]
-        # Terminals 2, 3...: "-" runs to its end; an end= leaves it running.
-        PE[p] = R_OPT["terminal"] >= 2 ? (R_END == "" ? "-" : R_END) : R_OPT["end"]
+        PE[p] = R_OPT["end"]
         PS[p] = R_OPT["show"]
         PTO[p] = R_OPT["timeout"]
-        PR[p] = R_OPT["ready"]
+        PR[p] = R_OPT["order"]
+        PRD[p] = R_OPT["ready"]
+        # Typed lines, one a line ("\\n" in the value separates them).
+        if (R_TYPE != "") {
+            PY[p] = 1
+            gsub(/\\n/, "\n", R_TYPE)
+            print R_TYPE > (work "/" p ".type")
+            close(work "/" p ".type")
+        }
+        # A terminal 2, 3... without end= runs to its end: "-".
+        if (R_OPT["terminal"] >= 2 && R_END == "")
+            PE[p] = "-"
         PO_NONE[p] = R_OPT["output"] != "block"
         if (R_OPT["output"] == "ignore")
             PO[p] = -1
@@ -1208,8 +1274,11 @@ function mask_ports(s,    out, n) {
 }
 
 # What is masked, and only that: pids, ephemeral ports, timestamps,
-# durations (with a fraction, or in ms, us or ns) and rates.
+# durations (with a fraction, or in ms, us or ns) and rates; and blanks at
+# the end of a line, which no terminal shows (ss pads its last column to
+# its widest entry, so they vary with the width of a pid).
 function mask(s) {
+    sub(/[ \t]+$/, "", s)
     s = mask_prefix(s)
     s = subst_all(s, "pid=[0-9]+", 4, "PID", 1)
     s = subst_all(s, "[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\\.[0-9]+)?", 0, "TIME", 1)
@@ -1243,6 +1312,34 @@ BEGIN {
     ng = 0
     while ((getline l < got) > 0)
         G[++ng] = l
+    if (order == "any") {
+        # The same lines in any order: the first line of the block that
+        # the run lacks, against a line of the run that the block lacks;
+        # or, when every line of the block is there, an extra line of the run.
+        for (i = 1; i <= ng; i++)
+            LEFT[mask(G[i])]++
+        for (i = 1; i <= ne; i++) {
+            m = mask(E[i])
+            if (LEFT[m] > 0) {
+                LEFT[m]--
+                continue
+            }
+            extra = "\001"
+            for (j = 1; j <= ng; j++)
+                if (LEFT[mask(G[j])] > 0) {
+                    extra = shown(G[j])
+                    break
+                }
+            print i "\t" shown(E[i]) "\t" extra
+            exit
+        }
+        for (j = 1; j <= ng; j++)
+            if (LEFT[mask(G[j])] > 0) {
+                print ne + 1 "\t\001\t" shown(G[j])
+                exit
+            }
+        exit
+    }
     n = ne > ng ? ne : ng
     for (i = 1; i <= n; i++) {
         if (i > ne || i > ng || mask(E[i]) != mask(G[i])) {
@@ -1275,8 +1372,10 @@ BEGIN {
     if (FNR in REP) {
         fence_open($0)
         pad = substr($0, 1, match($0, /[^ ]/) - 1)
-        while ((getline l < REP[FNR]) > 0)
+        while ((getline l < REP[FNR]) > 0) {
+            sub(/[ \t]+$/, "", l)
             print (l == "" ? "" : pad l)
+        }
         close(REP[FNR])
         skipping = 1
     }
@@ -1428,13 +1527,14 @@ if [ "$do_shape" -eq 1 ]; then
 fi
 
 # ---- the runner: one example, inside its own network namespace -----------
-# sh -c "$runner" runner DIR ROOT END LIMIT, run under unshare -n. DIR holds
-# T.cmd and T.show for each terminal T (0 for a lone command, else 1, 2...),
-# and T.end for a terminal 2, 3... that is left running (its end=).
-# Writes T.out (what the terminal showed), and "error" when something kept
-# the example from running as the lesson says.
+# sh -c "$runner" runner DIR ROOT LIMIT, run under unshare -n. DIR holds
+# T.cmd, T.show and T.end for each terminal T (0 for a lone command, else
+# 1, 2...; T.end is "-" for one that runs to its end), T.type for one that
+# has lines typed into it, T.want for one with a ready= line. Writes T.out
+# (what the terminal showed; T.snap instead for end=none), and "error" when
+# something kept the example from running as the lesson says.
 runner='
-dir=$1 root=$2 end=$3 limit=$4
+dir=$1 root=$2 limit=$3
 fail() { printf "%s\n" "$*" >>"$dir/error"; }
 ip link set lo up 2>"$dir/ip.err" || { fail "ip link set lo up: $(cat "$dir/ip.err")"; exit 0; }
 cd "$root" || { fail "cannot enter $root"; exit 0; }
@@ -1443,21 +1543,27 @@ unset SOCKLAB_TRACE_TIME
 # A terminal has no make around it: run from make test, a lesson that shows
 # `make ...` would otherwise print "make[1]: Entering directory".
 unset MAKEFLAGS MAKELEVEL MFLAGS
-# launch T FILE [IN]: terminal T runs its command with /bin/sh, from the
-# root, stdin IN (/dev/null unless given); what it shows goes to FILE. As in
-# a real terminal, it is
+# launch T: terminal T runs its command with /bin/sh, from the root; what
+# it shows is appended to T.out (typed lines are echoed there too). Its
+# stdin is /dev/null, or T.in when it is typed into or stays running (a
+# keyboard nobody has pressed Ctrl-D on yet). As in a real terminal, it is
 # a process group of its own (setsid), so that Ctrl-C (SIGINT to the group)
-# reaches what it started, and SIGINT and SIGQUIT are back to their default
-# (sh ignores them in what it starts with &).
+# reaches what it started, with SIGINT and SIGQUIT at their default (sh
+# ignores them in what it starts with &); and its shell outlives a Ctrl-C,
+# as an interactive one does: it catches SIGINT (trap :), and a caught
+# signal is back at its default in every command it runs, so Ctrl-C stops
+# the command and the next one on the line (echo "exit $?") still runs.
 launch() {
     show=$(cat "$dir/$1.show")
-    out=$2
-    in=${3:-/dev/null}
-    set -- env --default-signal=INT,QUIT setsid /bin/sh "$dir/$1.cmd"
+    out=$dir/$1.out
+    in=/dev/null
+    [ ! -p "$dir/$1.in" ] || in=$dir/$1.in
+    set -- env --default-signal=INT,QUIT setsid /bin/sh -c "trap : INT
+. \"\$1\"" sh "$dir/$1.cmd"
     case $show in
-    stdout) exec "$@" <"$in" >"$out" 2>/dev/null ;;
-    stderr) exec "$@" <"$in" 2>"$out" >/dev/null ;;
-    *) exec "$@" <"$in" >"$out" 2>&1 ;;
+    stdout) exec "$@" <"$in" >>"$out" 2>/dev/null ;;
+    stderr) exec "$@" <"$in" 2>>"$out" >/dev/null ;;
+    *) exec "$@" <"$in" >>"$out" 2>&1 ;;
     esac
 }
 # bound PID T: after LIMIT seconds, note it and kill the group of PID (a
@@ -1465,134 +1571,174 @@ launch() {
 bound() {
     ( sleep "$limit"; echo >"$dir/$2.timeout"; kill -KILL "-$1" ) \
         >/dev/null 2>&1 &
-    dog=$!
+    echo $! >"$dir/$2.dog"
 }
-# watch T PATTERN: start a reader that copies terminal T (from the fifo
-# T.fifo) to T.out as it comes, and says "ready" on the fifo T.ready at the
-# first line matching PATTERN (or "ended" when it ends without one). The
-# shell reads a pipe a byte at a time, so the line is seen as soon as it is
-# written (awk may wait for a whole buffer).
-watch() {
-    {
-        r=
-        while IFS= read -r line; do
-            printf "%s\n" "$line" >>"$dir/$1.out"
-            if [ -z "$r" ]; then
-                case $line in $2) r=1; echo ready >&3 ;; esac
-            fi
-        done
-        [ -z "$line" ] || printf "%s" "$line" >>"$dir/$1.out"
-        [ -n "$r" ] || echo ended >&3
-    } <"$dir/$1.fifo" 3>"$dir/$1.ready" &
-    reader=$!
+# asleep: "S" when no process of session $sid runs (each sleeps in a
+# system call, is stopped, or has ended), else "R"; then the sizes of the
+# outputs. Read from /proc with the shell alone.
+asleep() {
+    st=S
+    for f in /proc/[0-9]*/stat; do
+        { IFS= read -r line <"$f"; } 2>/dev/null || continue
+        set -- ${line##*) }
+        [ "$4" = "$sid" ] || continue
+        case $1 in R | D) st=R ;; esac
+    done
+    printf "%s" "$st"
+    for f in "$dir"/*.out; do printf " %s" "$(wc -c <"$f" 2>/dev/null)"; done
 }
-# stop T HOW: end the terminal T left running (pid, reader, watchdog and
-# input keeper in P_T, R_T, D_T, K_T): SIGINT or SIGTERM to its group, as
-# Ctrl-C does, or eof: its input ends, as Ctrl-D does. Then read it to the
-# end and kill what it leaves.
-stop() {
-    eval "p=\$P_$1 r=\$R_$1 d=\$D_$1 kp=\$K_$1"
-    case $2 in
-    SIGINT) kill -INT "-$p" 2>/dev/null ;;
-    SIGTERM) kill -TERM "-$p" 2>/dev/null ;;
-    esac
-    kill "$kp" 2>/dev/null
-    wait "$p"
-    wait "$r"
-    kill "$d" 2>/dev/null
-    kill -KILL "-$p" 2>/dev/null
-    [ ! -f "$dir/$1.timeout" ] || fail "terminal $1 did not end within $limit s (after $2)"
-}
-# settle PGID: wait, bounded (2 s), until no process of the group PGID is
-# running (state R or D in /proc): a server that has just closed its last
-# client is back in accept or poll before its Ctrl-C comes, as it would be
-# by the time a person reaches terminal 1. A condition, polled; not a
-# fixed sleep.
-settle() {
-    n=0
-    while [ "$n" -lt 200 ]; do
-        # cat, not awk, opens the files: a process may be gone by then.
-        busy=$(cat /proc/[0-9]*/stat 2>/dev/null |
-            awk -v g="$1" "{ sub(/^.*\\) /, \"\") } \$3 == g && \$1 ~ /^[RD]/ { n++ } END { print n + 0 }")
-        [ "${busy:-0}" -ne 0 ] || return 0
-        sleep 0.01
-        n=$((n + 1))
+# idle SID: wait until terminal SID has nothing left to do, as a person
+# waits for a terminal to settle before typing, before going to the next
+# terminal, or before pressing Ctrl-C: all its processes asleep and no
+# output growing, seen twice 50 ms apart. Bounded by LIMIT seconds; past
+# that it goes on (the comparison will say what was missing).
+idle() {
+    sid=$1 was= tries=$((limit * 20))
+    while [ "$tries" -gt 0 ]; do
+        now=$(asleep "$sid")
+        case $now in S*) [ "$now" = "$was" ] && return 0 ;; esac
+        was=$now
+        sleep 0.05
+        tries=$((tries - 1))
     done
 }
+# ready T PID: wait, bounded by LIMIT, until terminal T shows its ready
+# line: a line holding the text of its ready= option, or, for terminal 1
+# without one, a line starting "listening on ". Checked every 20 ms; 1 when
+# the terminal ended (or timed out) first.
+ready() {
+    want=
+    [ ! -f "$dir/$1.want" ] || want=$(cat "$dir/$1.want")
+    tries=$((limit * 50))
+    while [ "$tries" -gt 0 ]; do
+        if [ -n "$want" ]; then
+            grep -qF -e "$want" "$dir/$1.out" && return 0
+        else
+            grep -q "^listening on " "$dir/$1.out" && return 0
+        fi
+        kill -0 "$2" 2>/dev/null || break
+        sleep 0.02
+        tries=$((tries - 1))
+    done
+    # It may have printed the line just before it ended.
+    if [ -n "$want" ]; then grep -qF -e "$want" "$dir/$1.out"; else grep -q "^listening on " "$dir/$1.out"; fi
+}
+# keyboard T: terminal T reads T.in, held open for writing by a process
+# of its own until Ctrl-D (killing it closes the last writer).
+keyboard() {
+    mkfifo "$dir/$1.in" || { fail "mkfifo failed"; exit 0; }
+    # Read-write, so that opening the pipe never waits for the other end.
+    sleep $((limit * 10 + 10)) 1<>"$dir/$1.in" &
+    echo $! >"$dir/$1.kbd"
+}
+# typing T: type each line of T.type into terminal T, echoed on its screen
+# as a terminal does, then wait for it to settle before the next line.
+typing() {
+    [ -f "$dir/$1.type" ] || return 0
+    while IFS= read -r typed; do
+        printf "%s\n" "$typed" >>"$dir/$1.out"
+        printf "%s\n" "$typed" >"$dir/$1.in"
+        idle "$(cat "$dir/$1.pid")"
+    done <"$dir/$1.type"
+}
+# stop T: end terminal T the way its T.end says, once it has settled; then
+# wait for it, and kill what it leaves.
+stop() {
+    e=$(cat "$dir/$1.end") pk=$(cat "$dir/$1.pid")
+    [ "$e" = exit ] || idle "$pk"
+    [ "$e" != none ] || [ -f "$dir/$1.snap" ] || cp "$dir/$1.out" "$dir/$1.snap"
+    case $e in
+    SIGINT | none) kill -INT "-$pk" 2>/dev/null ;;
+    "^C") printf "^C" >>"$dir/$1.out"; kill -INT "-$pk" 2>/dev/null ;;
+    SIGTERM) kill -TERM "-$pk" 2>/dev/null ;;
+    esac
+    # Ctrl-D, or after a signal: its input ends (a keyboard left alone).
+    [ ! -f "$dir/$1.kbd" ] || kill "$(cat "$dir/$1.kbd")" 2>/dev/null
+    wait "$pk"
+    kill "$(cat "$dir/$1.dog")" 2>/dev/null
+    kill -KILL "-$pk" 2>/dev/null
+    [ ! -f "$dir/$1.timeout" ] || fail "terminal $1 did not end within $limit s (after $e)"
+}
+# Terminal 1 first, waited for until its ready line, then until it settles.
 t1=
 if [ -f "$dir/1.cmd" ]; then
-    mkfifo "$dir/1.fifo" "$dir/1.ready" || { fail "mkfifo failed"; exit 0; }
-    ( launch 1 "$dir/1.fifo" ) &
+    : >"$dir/1.out"
+    ( launch 1 ) &
     t1=$!
+    echo "$t1" >"$dir/1.pid"
     bound "$t1" 1
-    dog1=$dog
-    want=
-    [ ! -f "$dir/1.want" ] || want=$(cat "$dir/1.want")
-    if [ -n "$want" ]; then watch 1 "*$want*"; else watch 1 "listening on *"; fi
-    reader1=$reader
-    read -r state <"$dir/1.ready"
-    [ "$state" = ready ] || fail "terminal 1 ended (or timed out) before its ready line \"${want:-listening on ...}\""
+    if ! ready 1 "$t1"; then
+        want=listening\ on\ ...
+        [ ! -f "$dir/1.want" ] || want=$(cat "$dir/1.want")
+        fail "terminal 1 ended (or timed out) before its ready line \"$want\""
+    fi
+    idle "$t1"
 fi
+# Terminals 2, 3... (or the lone command 0) one after the other. One that
+# is typed into, or stays running (T.end other than "-"), reads a keyboard.
 k=0
 [ -z "$t1" ] || k=2
-held=
+staying=
 while [ -f "$dir/$k.cmd" ]; do
-    if [ -f "$dir/$k.end" ]; then
-        # Left running: its input stays open (a keeper holds the fifo)
-        # until its end; the next terminal starts at its first line.
-        mkfifo "$dir/$k.fifo" "$dir/$k.ready" "$dir/$k.in" ||
-            { fail "mkfifo failed"; break; }
-        sleep "$limit" >"$dir/$k.in" &
-        keeper=$!
-        ( launch "$k" "$dir/$k.fifo" "$dir/$k.in" ) &
-        pk=$!
-        bound "$pk" "$k"
-        watch "$k" "*"
-        eval "P_$k=\$pk R_$k=\$reader D_$k=\$dog K_$k=\$keeper"
-        held="$k $held"
-        read -r state <"$dir/$k.ready"
-        if [ "$state" != ready ]; then
-            fail "terminal $k ended (or timed out) before its first line (one left running starts the next at its first line)"
+    e=$(cat "$dir/$k.end")
+    : >"$dir/$k.out"
+    [ ! -f "$dir/$k.type" ] && [ "$e" = - ] || keyboard "$k"
+    ( launch "$k" ) &
+    pk=$!
+    echo "$pk" >"$dir/$k.pid"
+    bound "$pk" "$k"
+    if [ "$e" = - ]; then
+        typing "$k"
+        # Typed into: Ctrl-D once the lines are typed, as the lesson does.
+        [ ! -f "$dir/$k.kbd" ] || kill "$(cat "$dir/$k.kbd")" 2>/dev/null
+        wait "$pk"
+        kill "$(cat "$dir/$k.dog")" 2>/dev/null
+        # Whatever the command left running in its group goes with it.
+        kill -KILL "-$pk" 2>/dev/null
+        [ ! -f "$dir/$k.timeout" ] || fail "terminal $k did not finish within $limit s"
+    else
+        # It stays running: type into it, wait for its ready= line if it
+        # has one, and for it to settle; then the next terminal.
+        staying="$k $staying"
+        typing "$k"
+        if [ -f "$dir/$k.want" ] && ! ready "$k" "$pk"; then
+            fail "terminal $k ended (or timed out) before its ready line \"$(cat "$dir/$k.want")\""
             break
         fi
-        k=$((k + 1))
-        continue
+        idle "$pk"
     fi
-    ( launch "$k" "$dir/$k.out" ) &
-    pk=$!
-    bound "$pk" "$k"
-    wait "$pk"
-    kill "$dog" 2>/dev/null
-    # Whatever the command left running in its group goes with it.
-    kill -KILL "-$pk" 2>/dev/null
-    [ ! -f "$dir/$k.timeout" ] || fail "terminal $k did not finish within $limit s"
     [ "$k" -ne 0 ] || break
     k=$((k + 1))
 done
-# Terminals left running: a Ctrl-C (or SIGTERM) one ends before terminal 1,
-# the newest first, as one cleans up; an end=eof one after it, so that it
-# is still connected while the server stops.
-for k in $held; do
-    end_k=$(cat "$dir/$k.end")
-    [ "$end_k" = eof ] || stop "$k" "$end_k"
-done
-if [ -n "$t1" ]; then
-    [ "$end" = exit ] || settle "$t1"
-    case $end in
-    SIGINT) kill -INT "-$t1" 2>/dev/null ;;
-    SIGTERM) kill -TERM "-$t1" 2>/dev/null ;;
-    esac
-    wait "$t1"
-    wait "$reader1"
-    kill "$dog1" 2>/dev/null
-    kill -KILL "-$t1" 2>/dev/null
-    [ ! -f "$dir/1.timeout" ] || fail "terminal 1 did not end within $limit s (after $end)"
+# The ends. Terminal 1 with end=none shows what it printed by now, while the
+# terminals left running still run (the lesson leaves them all running; they
+# end unseen, the eof ones too, before terminal 1). Otherwise those left
+# running end the newest first, as one cleans up, and an eof one (Ctrl-D)
+# only after terminal 1 has stopped: a client still connected when the
+# server stops.
+e1=
+[ -z "$t1" ] || e1=$(cat "$dir/1.end")
+if [ "$e1" = none ]; then
+    idle "$t1"
+    cp "$dir/1.out" "$dir/1.snap"
 fi
-for k in $held; do
-    [ "$(cat "$dir/$k.end")" != eof ] || stop "$k" eof
+for k in $staying; do
+    [ "$(cat "$dir/$k.end")" != eof ] || [ "$e1" = none ] || continue
+    stop "$k"
+done
+[ -z "$t1" ] || stop 1
+for k in $staying; do
+    [ "$(cat "$dir/$k.end")" = eof ] && [ "$e1" != none ] || continue
+    stop "$k"
 done
 exit 0
 '
+
+# Each example in network and pid namespaces of its own: port 7000 is free,
+# ps, pgrep and ss -p see its processes only (never another echo-server on
+# the machine), and the runner looks at a short /proc. --kill-child: if
+# unshare is killed (the example's time bound), everything in it goes.
+ns_flags="-n -p -f --mount-proc --kill-child"
 
 # Why the examples cannot run here, or nothing when they can.
 no_namespace_reason() {
@@ -1610,8 +1756,8 @@ no_namespace_reason() {
         echo "env has no --default-signal (GNU coreutils 8.31 or later gives Ctrl-C its default action in each terminal)"
         return
     }
-    why=$(unshare -n sh -c 'ip link set lo up' 2>&1) || {
-        echo "cannot make a network namespace (unshare -n: ${why:-failed}; it needs root or user namespaces)"
+    why=$(unshare $ns_flags sh -c 'ip link set lo up' 2>&1) || {
+        echo "cannot make a network and pid namespace (unshare $ns_flags: ${why:-failed}; it needs root or user namespaces)"
         return
     }
 }
@@ -1678,22 +1824,24 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
             n=$((n + 1))
             ex="$work/ex$n"
             mkdir "$ex"
-            end=SIGINT
             limit=0
             # Each part of this example: its command and options.
-            while IFS=$tab read -r _ p l m nm t e s to o c i rd; do
+            while IFS=$tab read -r _ p l m nm t e s to o c i ord ty rd; do
                 [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
                 cp "$work/$p.cmd" "$ex/$t.cmd"
-                echo "$s" >"$ex/$t.show"
-                [ "$t" -lt 2 ] || [ "$e" = - ] || echo "$e" >"$ex/$t.end"
-                [ "$t" -ne 1 ] || end=$e
                 [ -z "$rd" ] || printf '%s\n' "$rd" >"$ex/$t.want"
+                echo "$s" >"$ex/$t.show"
+                [ "$t" -ne 0 ] || e=-
+                echo "$e" >"$ex/$t.end"
+                [ "$ty" -eq 0 ] || cp "$work/$p.type" "$ex/$t.type"
                 [ "$to" -le "$limit" ] || limit=$to
             done <"$work/parts"
             terms=$(ls "$ex" | grep -c '\.cmd$')
-            timeout -s KILL $((limit * terms + 10)) \
-                unshare -n sh -c "$runner" runner "$ex" "$root" "$end" "$limit" ||
-                echo "the example did not finish within $((limit * terms + 10)) s" >>"$ex/error"
+            # Each terminal is bounded by limit; the settling waits too.
+            whole=$((limit * terms * 2 + 10))
+            timeout -s KILL "$whole" \
+                unshare $ns_flags sh -c "$runner" runner "$ex" "$root" "$limit" ||
+                echo "the example did not finish within $whole s" >>"$ex/error"
             if [ -s "$ex/error" ]; then
                 while IFS= read -r why; do
                     echo "$lesson: <!-- run: $name -->: $why" >&2
@@ -1702,15 +1850,16 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
                 continue
             fi
             bad=0
-            while IFS=$tab read -r _ p l m nm t e s to o c i rd; do
+            while IFS=$tab read -r _ p l m nm t e s to o c i ord ty rd; do
                 [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
                 got="$ex/$t.out"
+                [ "$e" != none ] || got="$ex/$t.snap"
                 [ -f "$got" ] || : >"$got"
                 [ "$o" -ne -1 ] || continue
                 if [ "$o" -eq 0 ]; then
                     : >"$work/$p.exp"
                 fi
-                diff=$(awk -v want="$work/$p.exp" -v got="$got" \
+                diff=$(awk -v want="$work/$p.exp" -v got="$got" -v order="$ord" \
                     "$mask_functions$compare_job") || exit 70
                 [ -n "$diff" ] || continue
                 bad=1
