@@ -593,6 +593,100 @@ Test(transcripts, without_a_namespace_they_skip_with_the_reason)
     script_free(&r);
 }
 
+/* ---- what the runner gives each example: descriptors, /tmp ------------- */
+
+/* quotes.sh as a shell would run it with descriptors 3 and 9 already open
+ * (as they are under make, an editor or a terminal multiplexer): the
+ * harness closes everything of the test's above 2, so a small sh opens
+ * them before it becomes the script. */
+static int run_examples_with_fds(struct script_run *r, const char *root)
+{
+    char script[PATH_SIZE];
+
+    path_join(script, sizeof script, SOCKLAB_ROOT, "tests/scripts/quotes.sh");
+    const char *args[] = {"-c",
+                          "exec 3</dev/null 9</dev/null; exec /bin/sh \"$0\" "
+                          "\"$@\"",
+                          script, "--transcripts", "--root", root, NULL};
+    cr_assert_eq(run_program("/bin/sh", args, NULL, 0, SCRATCH_MS, &r->raw),
+                 0, "cannot run quotes.sh: %s", harness_error());
+    r->out = (const char *)r->raw.out;
+    r->err = r->raw.err;
+    cr_assert(r->raw.exit.exited && !r->raw.exit.timed_out,
+              "quotes.sh did not finish (timed out or killed)\n%s", r->err);
+    int rc = r->raw.exit.code;
+    const char *skip = strstr(r->out, "not run: skipped: ");
+    if (rc == 0 && skip != NULL) {
+        script_free(r);
+        cr_skip_test("the examples need a network namespace");
+    }
+    return rc;
+}
+
+/* The client's first socket is descriptor 3 in a fresh terminal. */
+static const char fd_lesson[] =
+    "<!-- run: first-fd -->\n"                                   /* 1 */
+    "```sh\n"                                                    /* 2 */
+    "printf 'hi\\n' | bin/echo-client -v 2>&1 | head -n 1\n"      /* 3 */
+    "```\n"                                                      /* 4 */
+    "```text\n"                                                  /* 5 */
+    "[echo-client 4242] socket(AF_INET, SOCK_STREAM, 0) = 3  ~ made in "
+    "uv_tcp_connect (uv_tcp_init makes none)\n"                  /* 6 */
+    "```\n";                                                     /* 7 */
+
+Test(transcripts, descriptors_the_runner_inherited_do_not_reach_examples)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(fd_lesson);
+    int rc = run_examples_with_fds(&r, scratch);
+    cr_expect_eq(rc, 0, "with 3 and 9 open in the runner: exit %d\n%s", rc,
+                 r.err);
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+}
+
+/* Each example has a /tmp of its own, shared by its terminals: terminal 1
+ * writes a file before its ready line, terminal 2 reads it; the next
+ * example does not see it, nor does the machine's /tmp afterwards. */
+#define SHARED_TMP "/tmp/socklab-transcripts-private-tmp-check"
+static const char tmp_lesson[] =
+    "<!-- run: writer terminal=1 output=ignore -->\n"            /* 1 */
+    "```sh\n"                                                    /* 2 */
+    "echo mine >" SHARED_TMP "; echo 'listening on nothing'; exec sleep 30\n"
+    "```\n"                                                      /* 4 */
+    "<!-- run: writer terminal=2 -->\n"                          /* 5 */
+    "```sh\n"                                                    /* 6 */
+    "cat " SHARED_TMP "\n"                                        /* 7 */
+    "```\n"                                                      /* 8 */
+    "```text\n"                                                  /* 9 */
+    "mine\n"                                                     /* 10 */
+    "```\n"                                                      /* 11 */
+    "<!-- run: reader -->\n"                                     /* 12 */
+    "```sh\n"                                                    /* 13 */
+    "test -e " SHARED_TMP "; echo \"exit $?\"\n"                  /* 14 */
+    "```\n"                                                      /* 15 */
+    "```text\n"                                                  /* 16 */
+    "exit 1\n"                                                   /* 17 */
+    "```\n";                                                     /* 18 */
+
+Test(transcripts, each_example_has_a_tmp_of_its_own)
+{
+    struct script_run r;
+
+    unlink(SHARED_TMP);
+    make_scratch();
+    put_lesson(tmp_lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+    cr_expect_neq(access(SHARED_TMP, F_OK), 0,
+                  SHARED_TMP " is in the machine's /tmp after the run");
+    unlink(SHARED_TMP);
+}
+
 /* ---- the real lessons ----------------------------------------------------- */
 
 Test(transcripts, every_marked_example_prints_what_its_lesson_shows,

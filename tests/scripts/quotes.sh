@@ -124,9 +124,13 @@
 #
 # How an example runs: in a network namespace of its own (unshare -n, lo
 # brought up), so port 7000 is free and nothing else on the machine is
-# seen; from the project root, each terminal's block run by /bin/sh with
-# stdin /dev/null, LC_ALL=C, in a process group (session) of its own with
-# SIGINT at its default action. Terminal 1 starts first; its line
+# seen, and a mount namespace (unshare -m) with a /tmp of its own (an empty
+# tmpfs, shared by the example's terminals, gone at its end: a file an
+# example writes there is seen by no other example, nor by the machine);
+# from the project root, each terminal's block run by /bin/sh with
+# stdin /dev/null, no descriptor open above 2 (whatever the runner
+# inherited is closed, as in a fresh terminal), LC_ALL=C, in a process
+# group (session) of its own with SIGINT at its default action. Terminal 1 starts first; its line
 # "listening on ..." (stdout) is waited for (never a sleep); terminals 2,
 # 3... run one after the other to their end; then, once no process of
 # terminal 1 is running (all asleep, as in accept or poll: a bounded wait
@@ -163,8 +167,9 @@
 # namespaces). Where the namespace cannot be made, or SOCKLAB_TRANSCRIPTS_NO_NS
 # is set (to see this path as a non-root user would), --transcripts checks
 # the markers only, prints "... found, not run: skipped: REASON" on stdout
-# and exits 0. It needs util-linux (unshare, setsid), iproute2 (ip) and GNU
-# env (--default-signal), coreutils' timeout; without one, the same skip.
+# and exits 0. It needs util-linux (unshare, setsid, mount), iproute2 (ip),
+# GNU env (--default-signal), coreutils' timeout and readlink, and bash (to
+# close descriptors above 9); without one, the same skip.
 #
 # Output: one line on stderr per problem, "lessons/X.md:LINE: ..." (or
 # "FILE:LINE: ..." for a source). A quote is named by its marker's line; a
@@ -1414,9 +1419,34 @@ runner='
 dir=$1 root=$2 end=$3 limit=$4
 fail() { printf "%s\n" "$*" >>"$dir/error"; }
 ip link set lo up 2>"$dir/ip.err" || { fail "ip link set lo up: $(cat "$dir/ip.err")"; exit 0; }
+# A /tmp of its own (a tmpfs in this mount namespace, unshare -m), so that
+# a file one example leaves in /tmp (lesson 03'"'"'s /tmp/hosts) is never seen
+# by another, nor by the machine. DIR and ROOT may lie under /tmp (a scratch
+# tree): each is opened first, then bound back at its own path inside the
+# new /tmp (--no-canonicalize, so that the kernel follows the open
+# descriptor, not the path it had).
+root_at=$(readlink -f "$root") dir_at=$(readlink -f "$dir")
+exec 7<"$root" 8<"$dir" || { fail "cannot open $root or $dir"; exit 0; }
+mount -t tmpfs -o mode=1777 socklab-tmp /tmp 2>"$dir/mount.err" ||
+    { fail "a private /tmp: mount -t tmpfs: $(cat "$dir/mount.err")"; exit 0; }
+for keep in "7 $root_at" "8 $dir_at"; do
+    case ${keep#* } in
+    /tmp/*)
+        { mkdir -p "${keep#* }" &&
+            mount --no-canonicalize --bind "/proc/self/fd/${keep%% *}" "${keep#* }"; } 2>/dev/null ||
+            { echo "cannot bind ${keep#* } into the private /tmp" >>/proc/self/fd/8/error; exit 0; }
+        ;;
+    esac
+done
+exec 7<&- 8<&-
 cd "$root" || { fail "cannot enter $root"; exit 0; }
 export LC_ALL=C
 unset SOCKLAB_TRACE_TIME
+closefds='"'"'for fd in /proc/$$/fd/*; do
+    fd=${fd##*/}
+    if [ "$fd" -gt 2 ] && [ -e "/proc/$$/fd/$fd" ]; then exec {fd}>&-; fi
+done
+exec "$@"'"'"'
 # launch T FILE [IN]: terminal T runs its command with /bin/sh, from the
 # root, stdin IN (/dev/null unless given); what it shows goes to FILE. As in
 # a real terminal, it is
@@ -1427,7 +1457,12 @@ launch() {
     show=$(cat "$dir/$1.show")
     out=$2
     in=${3:-/dev/null}
-    set -- env --default-signal=INT,QUIT setsid /bin/sh "$dir/$1.cmd"
+    # Only 0, 1 and 2 open, as in a fresh terminal: a descriptor the runner
+    # inherited (from make, a test, an editor) would shift the numbers the
+    # examples print (socket() = 11 instead of 10). bash closes them (sh
+    # cannot name a descriptor above 9).
+    set -- bash -c "$closefds" closefds \
+        env --default-signal=INT,QUIT setsid /bin/sh "$dir/$1.cmd"
     case $show in
     stdout) exec "$@" <"$in" >"$out" 2>/dev/null ;;
     stderr) exec "$@" <"$in" 2>"$out" >/dev/null ;;
@@ -1572,9 +1607,9 @@ no_namespace_reason() {
         echo "SOCKLAB_TRANSCRIPTS_NO_NS is set (told to act as if no network namespace could be made)"
         return
     fi
-    for tool in unshare ip awk mkfifo setsid sleep timeout; do
+    for tool in unshare ip awk mkfifo setsid sleep timeout mount readlink bash; do
         command -v "$tool" >/dev/null 2>&1 || {
-            echo "no $tool command (the examples run under unshare -n, with ip to bring up lo)"
+            echo "no $tool command (the examples run under unshare -n -m, with ip to bring up lo, mount for a private /tmp, bash to close inherited descriptors)"
             return
         }
     done
@@ -1584,6 +1619,10 @@ no_namespace_reason() {
     }
     why=$(unshare -n sh -c 'ip link set lo up' 2>&1) || {
         echo "cannot make a network namespace (unshare -n: ${why:-failed}; it needs root or user namespaces)"
+        return
+    }
+    why=$(unshare -n -m sh -c 'mount -t tmpfs socklab-tmp /tmp' 2>&1) || {
+        echo "cannot give an example a /tmp of its own (unshare -m, mount -t tmpfs: ${why:-failed}; it needs root)"
         return
     }
 }
@@ -1663,7 +1702,7 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
             done <"$work/parts"
             terms=$(ls "$ex" | grep -c '\.cmd$')
             timeout -s KILL $((limit * terms + 10)) \
-                unshare -n sh -c "$runner" runner "$ex" "$root" "$end" "$limit" ||
+                unshare -n -m sh -c "$runner" runner "$ex" "$root" "$end" "$limit" ||
                 echo "the example did not finish within $((limit * terms + 10)) s" >>"$ex/error"
             if [ -s "$ex/error" ]; then
                 while IFS= read -r why; do
