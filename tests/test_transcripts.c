@@ -593,6 +593,204 @@ Test(transcripts, without_a_namespace_they_skip_with_the_reason)
     script_free(&r);
 }
 
+/* ---- masks for ps tables and trace pids; order=per-process ------------- */
+
+/* A scratch lesson whose one example prints the lines of run (a
+ * "\n"-separated list, printed by printf '%s\n' as they are; no single
+ * quote in them) and shows block; opts go in the marker. Returns the
+ * script's exit status; its stderr is kept in err (size bytes). */
+static int compare_case(const char *opts, const char *run, const char *block,
+                        char *err, size_t size)
+{
+    char lesson[8192], cmd[4096], *end;
+    size_t used = 0;
+    struct script_run r;
+
+    used += (size_t)snprintf(cmd, sizeof cmd, "printf '%%s\\n'");
+    for (const char *line = run; *line != '\0'; line = end + 1) {
+        end = strchr(line, '\n');
+        cr_assert_not_null(end, "run lines end with a newline");
+        used += (size_t)snprintf(cmd + used, sizeof cmd - used, " '%.*s'",
+                                 (int)(end - line), line);
+        cr_assert(used < sizeof cmd, "the case is too long");
+    }
+    int n = snprintf(lesson, sizeof lesson,
+                     "<!-- run: case%s -->\n```sh\n%s\n```\n```text\n%s```\n",
+                     opts, cmd, block);
+    cr_assert(n > 0 && (size_t)n < sizeof lesson, "the case is too long");
+    put_lesson(lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    snprintf(err, size, "%s", r.err);
+    script_free(&r);
+    return rc;
+}
+
+Test(transcripts, ps_tables_mask_their_pid_columns_only)
+{
+    static const char run[] = "  PID  PPID  PGID S NLWP CMD\n"
+                              " 8977 20100  8977 S    1 bin/echo-server-fork\n"
+                              " 9067  8977  8977 S    1 bin/echo-server-fork\n"
+                              "8977 9067\n";
+    static const struct {
+        const char *block;
+        int fails;
+        const char *report; /* in the report when it fails */
+    } cases[] = {
+        /* Other pids, other widths: masked. */
+        {"  PID  PPID  PGID S NLWP CMD\n"
+         "11161 20100 11161 S    1 bin/echo-server-fork\n"
+         "11174 11161 11161 S    1 bin/echo-server-fork\n"
+         "8977 9067\n", 0, NULL},
+        /* The state is not a pid. */
+        {"  PID  PPID  PGID S NLWP CMD\n"
+         " 8977 20100  8977 Z    1 bin/echo-server-fork\n"
+         " 9067  8977  8977 S    1 bin/echo-server-fork\n"
+         "8977 9067\n", 1, "at line 2: lesson lessons/01-demo.md:7 "},
+        /* Nor is a number in another column (threads). */
+        {"  PID  PPID  PGID S NLWP CMD\n"
+         " 8977 20100  8977 S    1 bin/echo-server-fork\n"
+         " 9067  8977  8977 S    2 bin/echo-server-fork\n"
+         "8977 9067\n", 1, "at line 3: lesson lessons/01-demo.md:8 "},
+        /* Nor the command. */
+        {"  PID  PPID  PGID S NLWP CMD\n"
+         " 8977 20100  8977 S    1 bin/echo-server-fork -v\n"
+         " 9067  8977  8977 S    1 bin/echo-server-fork\n"
+         "8977 9067\n", 1, "at line 2: "},
+        /* Numbers that are under no ps header stay compared. */
+        {"  PID  PPID  PGID S NLWP CMD\n"
+         " 8977 20100  8977 S    1 bin/echo-server-fork\n"
+         " 9067  8977  8977 S    1 bin/echo-server-fork\n"
+         "1234 5678\n", 1, "at line 4: lesson lessons/01-demo.md:9 "},
+    };
+    char err[4096];
+
+    make_scratch();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = compare_case("", run, cases[i].block, err, sizeof err);
+        cr_expect_eq(rc, cases[i].fails, "case %zu: exit %d\n%s", i, rc, err);
+        if (cases[i].fails)
+            expect_has(err, cases[i].report);
+    }
+}
+
+Test(transcripts, trace_lines_mask_the_pids_they_fork_kill_and_reap)
+{
+    static const char run[] = "[srv 7] fork() = 8  (parent)\n"
+                              "[srv 8] fork() = 0\n"
+                              "[srv 7] kill(8, SIGTERM) = 0  finish\n"
+                              "[srv 7] waitpid(-1, WNOHANG) = 8  exited 0\n";
+    char err[4096];
+
+    make_scratch();
+    int rc = compare_case("", run,
+                          "[srv 5104] fork() = 5222  (parent)\n"
+                          "[srv 5222] fork() = 0\n"
+                          "[srv 5104] kill(5222, SIGTERM) = 0  finish\n"
+                          "[srv 5104] waitpid(-1, WNOHANG) = 5222  exited 0\n",
+                          err, sizeof err);
+    cr_expect_eq(rc, 0, "other pids: exit %d\n%s", rc, err);
+    /* The child's fork() = 0 is no pid: the parent's line in its place is
+     * a difference. So is a status, or a signal. */
+    static const char *const differ[] = {
+        "[srv 5104] fork() = 5222  (parent)\n"
+        "[srv 5222] fork() = 5223\n"
+        "[srv 5104] kill(5222, SIGTERM) = 0  finish\n"
+        "[srv 5104] waitpid(-1, WNOHANG) = 5222  exited 0\n",
+        "[srv 5104] fork() = 5222  (parent)\n"
+        "[srv 5222] fork() = 0\n"
+        "[srv 5104] kill(5222, SIGKILL) = 0  finish\n"
+        "[srv 5104] waitpid(-1, WNOHANG) = 5222  exited 0\n",
+        "[srv 5104] fork() = 5222  (parent)\n"
+        "[srv 5222] fork() = 0\n"
+        "[srv 5104] kill(5222, SIGTERM) = 0  finish\n"
+        "[srv 5104] waitpid(-1, WNOHANG) = 5222  exited 1\n",
+    };
+    for (size_t i = 0; i < sizeof differ / sizeof differ[0]; i++) {
+        rc = compare_case("", run, differ[i], err, sizeof err);
+        cr_expect_eq(rc, 1, "case %zu: exit %d\n%s", i, rc, err);
+        expect_has(err, "output differs at line ");
+    }
+}
+
+Test(transcripts, per_process_frees_the_interleaving_and_nothing_else)
+{
+    /* The run: two processes interleaved, untagged lines around them. */
+    static const char run[] = "listening on x\n"
+                              "[srv 7] p1\n"
+                              "[srv 8] c1\n"
+                              "[srv 7] p2\n"
+                              "[srv 8] c2\n"
+                              "done\n";
+    static const char grouped[] = "listening on x\n"
+                                  "[srv 100] p1\n"
+                                  "[srv 100] p2\n"
+                                  "[srv 200] c1\n"
+                                  "[srv 200] c2\n"
+                                  "done\n";
+    static const struct {
+        const char *block;
+        const char *report; /* NULL: it matches */
+    } cases[] = {
+        {grouped, NULL},
+        /* Another interleaving, the untagged lines elsewhere among them. */
+        {"[srv 200] c1\n"
+         "listening on x\n"
+         "[srv 100] p1\n"
+         "[srv 200] c2\n"
+         "done\n"
+         "[srv 100] p2\n", NULL},
+        /* One process's own order is still checked. */
+        {"listening on x\n"
+         "[srv 100] p1\n"
+         "[srv 100] p2\n"
+         "[srv 200] c2\n"
+         "[srv 200] c1\n"
+         "done\n",
+         "at line 4: lesson lessons/01-demo.md:9 \"[srv 200] c2\", got "
+         "\"[srv 8] c1\""},
+        /* A line the run did not print. */
+        {"listening on x\n"
+         "[srv 100] p1\n"
+         "[srv 100] p2\n"
+         "[srv 200] c1\n"
+         "[srv 200] c2\n"
+         "[srv 200] c3\n"
+         "done\n",
+         "at line 6: lesson lessons/01-demo.md:11 \"[srv 200] c3\", got (the "
+         "output has ended)"},
+        /* A process the lesson leaves out. */
+        {"listening on x\n"
+         "[srv 100] p1\n"
+         "[srv 100] p2\n"
+         "done\n",
+         "lesson (the block has ended), got \"[srv 8] c1\""},
+        /* The untagged lines keep their order. */
+        {"done\n"
+         "[srv 100] p1\n"
+         "[srv 100] p2\n"
+         "[srv 200] c1\n"
+         "[srv 200] c2\n"
+         "listening on x\n",
+         "at line 1: lesson lessons/01-demo.md:6 \"done\", got \"listening "
+         "on x\""},
+    };
+    char err[4096];
+
+    make_scratch();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = compare_case(" order=per-process", run, cases[i].block, err,
+                              sizeof err);
+        cr_expect_eq(rc, cases[i].report != NULL, "case %zu: exit %d\n%s", i,
+                     rc, err);
+        if (cases[i].report != NULL)
+            expect_has(err, cases[i].report);
+    }
+    /* Without the option, the order of the lines is the run's. */
+    int rc = compare_case("", run, grouped, err, sizeof err);
+    cr_expect_eq(rc, 1, "without order=per-process: exit %d\n%s", rc, err);
+    expect_has(err, "at line 3: lesson lessons/01-demo.md:8 \"[srv 100] p2\"");
+}
+
 /* ---- what the runner gives each example: descriptors, /tmp ------------- */
 
 /* quotes.sh as a shell would run it with descriptors 3 and 9 already open

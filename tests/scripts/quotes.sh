@@ -113,6 +113,16 @@
 #   output=ignore  what it prints is not shown, nor compared (a server in
 #               terminal 1 whose trace the lesson leaves out); it still runs
 #   timeout=S   seconds each terminal may take (default 10, at most 60)
+#   order=per-process  for a trace whose processes race (a fork server's
+#               parent and child after fork or a signal): the lines are
+#               grouped by their "[prog PID]" tag, on each side (the pids
+#               as printed, so one group is one process); each group of the
+#               lesson must equal one group of the run line for line
+#               (masked as below), the untagged lines must match in order
+#               among themselves, and nothing may be left over on either
+#               side. Each process's own order is checked exactly; only
+#               the interleaving of the processes is free. Use it only
+#               where the interleaving truly races.
 #
 # Where each output block is: a lone command, and terminals 2, 3..., take
 # the first text block after their own command block. Terminal 1 takes the
@@ -148,7 +158,13 @@
 #
 # Comparing: both sides are masked, line by line, then must be equal. Masked,
 # and only these: pids ("[prog 1234]", "pid=1234"; and the pad before a
-# trace line's "~" column, which depends on the pid's width), ephemeral
+# trace line's "~" column, which depends on the pid's width; the pid that
+# a trace line forks, kills or reaps: "fork() = 1234" (not "fork() = 0"),
+# "kill(1234, ", "waitpid(-1, WNOHANG) = 1234"; in a ps table, under a
+# header line of upper-case column names, the fields of its PID, PPID,
+# PGID, SID, TGID, TPGID and LWP columns, on the rows below it that have
+# numbers there, the fields up to the last such column joined by one
+# space, as ps pads them to the widest pid), ephemeral
 # ports (5 digits, 32768 or more, right after ":", as in 127.0.0.1:58334 or
 # an ss column), timestamps (10:45:33, 10:45:33.123), durations with a
 # fraction or in ms/us/ns ("0.25 s", "12 ms", strace -T's <0.000123>) and
@@ -922,7 +938,8 @@ END {
 # goes to WORK/P.cmd and the expected output (the block's lines, the fence's
 # indentation removed) to WORK/P.exp; stdout gets, per part, one tab-
 # separated line "PART P lesson marker-line name terminal end show timeout
-# out-open-line out-close-line indent" (the output lines 0 with output=none),
+# out-open-line out-close-line indent order" (the output lines 0 with
+# output=none; order "lines" or "per-process"),
 # then "RUNS parts text-blocks marked-blocks problems". Problems go to stderr.
 runs_job='
 function problem(ln, msg) {
@@ -949,6 +966,7 @@ function run_marker(s,    t, n, i, w, k, v) {
     R_OPT["show"] = "both"
     R_OPT["output"] = "block"
     R_OPT["timeout"] = 10
+    R_OPT["order"] = "lines"
     for (i = 2; i <= n; i++) {
         k = substr(w[i], 1, index(w[i], "=") - 1)
         v = substr(w[i], index(w[i], "=") + 1)
@@ -962,8 +980,10 @@ function run_marker(s,    t, n, i, w, k, v) {
             R_OPT[k] = v
         else if (k == "timeout" && v ~ /^[1-9][0-9]?$/ && v + 0 <= 60)
             R_OPT[k] = v + 0
+        else if (k == "order" && v == "per-process")
+            R_OPT[k] = v
         else if (R_BAD == "")
-            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit|eof, show=both|stdout|stderr, output=none|ignore, timeout=1..60)"
+            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit|eof, show=both|stdout|stderr, output=none|ignore, timeout=1..60, order=per-process)"
     }
     return 1
 }
@@ -992,7 +1012,7 @@ function info_of(s,    t) {
 
 # A part is complete: print its record.
 function record(p) {
-    print "PART\t" p "\t" lesson "\t" PM[p] "\t" PN[p] "\t" PT[p] "\t" PE[p] "\t" PS[p] "\t" PTO[p] "\t" (p in PO ? PO[p] : 0) "\t" (p in PC ? PC[p] : 0) "\t" (p in PI ? PI[p] : 0)
+    print "PART\t" p "\t" lesson "\t" PM[p] "\t" PN[p] "\t" PT[p] "\t" PE[p] "\t" PS[p] "\t" PTO[p] "\t" (p in PO ? PO[p] : 0) "\t" (p in PC ? PC[p] : 0) "\t" (p in PI ? PI[p] : 0) "\t" PORD[p]
 }
 
 # No output block came for the parts still waiting (all of them, or all but
@@ -1060,7 +1080,7 @@ BEGIN {
     }
     kind = run_marker(row)
     if (kind < 0) {
-        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none|ignore] [timeout=S] -->")
+        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none|ignore] [timeout=S] [order=per-process] -->")
         next
     }
     if (kind > 0) {
@@ -1099,6 +1119,7 @@ BEGIN {
         PE[p] = R_OPT["terminal"] >= 2 ? (R_END == "" ? "-" : R_END) : R_OPT["end"]
         PS[p] = R_OPT["show"]
         PTO[p] = R_OPT["timeout"]
+        PORD[p] = R_OPT["order"]
         PO_NONE[p] = R_OPT["output"] != "block"
         if (R_OPT["output"] == "ignore")
             PO[p] = -1
@@ -1199,11 +1220,74 @@ function mask_ports(s,    out, n) {
     return out s
 }
 
+# A ps table: a header line of upper-case column names, at least one of
+# them a pid column (PID, PPID, PGID, SID, TGID, TPGID, LWP). ps_header
+# notes which fields hold pids (PSCOL[i]) and returns 1; 0 when s is no
+# such header.
+function ps_header(s,    n, f, i, any) {
+    if (s !~ /^ *[A-Z%]+( +[A-Z%]+)* *$/)
+        return 0
+    n = split(s, f, / +/)
+    any = 0
+    for (i in PSCOL)
+        delete PSCOL[i]
+    PSN = 0
+    for (i = 1; i <= n; i++) {
+        if (f[i] == "")
+            continue
+        PSN++
+        if (f[i] ~ /^(PID|PPID|PGID|SID|TGID|TPGID|LWP)$/) {
+            PSCOL[PSN] = 1
+            any = 1
+        }
+    }
+    return any
+}
+
+# A row under a ps header: each pid field (all digits) becomes PID, and the
+# fields up to the last pid column are joined by one space (ps pads them to
+# the widest pid); the rest of the row stays as it is. A row whose pid
+# fields are not all numbers is no row of the table: returned as it is,
+# with PSROW = 0.
+function mask_ps_row(s,    rest, out, k, last, i, m) {
+    PSROW = 0
+    last = 0
+    for (i in PSCOL)
+        if (i + 0 > last)
+            last = i + 0
+    rest = s
+    sub(/^ +/, "", rest)
+    out = ""
+    for (k = 1; k <= last; k++) {
+        if (!match(rest, /^[^ ]+/))
+            return s
+        m = substr(rest, 1, RLENGTH)
+        rest = substr(rest, RLENGTH + 1)
+        if (k in PSCOL) {
+            if (m !~ /^-?[0-9]+$/)
+                return s
+            m = "PID"
+        }
+        out = out (k > 1 ? " " : "") m
+        if (k < last)
+            sub(/^ +/, "", rest)
+    }
+    PSROW = 1
+    return out rest
+}
+
 # What is masked, and only that: pids, ephemeral ports, timestamps,
-# durations (with a fraction, or in ms, us or ns) and rates.
+# durations (with a fraction, or in ms, us or ns) and rates. Pids: a
+# trace prefix "[prog 1234]", "pid=1234", what fork returns to the parent
+# ("fork() = 1234"), the pid a trace line kills or reaps ("kill(1234, ",
+# "waitpid(-1, WNOHANG) = 1234"), and the pid columns of a ps table (the
+# caller masks those rows with mask_ps_row).
 function mask(s) {
     s = mask_prefix(s)
     s = subst_all(s, "pid=[0-9]+", 4, "PID", 1)
+    s = subst_all(s, "fork\\(\\) = [1-9][0-9]*", 9, "PID", 1)
+    s = subst_all(s, "kill\\([1-9][0-9]*, ", 5, "PID, ", 0)
+    s = subst_all(s, "WNOHANG\\) = [1-9][0-9]*", 11, "PID", 1)
     s = subst_all(s, "[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\\.[0-9]+)?", 0, "TIME", 1)
     s = mask_ports(s)
     s = subst_all(s, "<[0-9]+\\.[0-9]+>", 0, "<DURATION>", 0)
@@ -1218,6 +1302,115 @@ function mask(s) {
 # Prints nothing when they match; else "K<tab>expected<tab>got" for the
 # first differing line K, a side that has ended being "\001".
 compare_job='
+# Lines of one side masked: the rows of a ps table get their pid
+# columns masked too (ps_header, mask_ps_row), everything else mask().
+function mask_side(L, M, n,    i, inps) {
+    inps = 0
+    for (i = 1; i <= n; i++) {
+        if (ps_header(L[i])) {
+            inps = 1
+            M[i] = L[i]
+            continue
+        }
+        if (inps) {
+            M[i] = mask_ps_row(L[i])
+            if (PSROW) {
+                M[i] = mask(M[i])
+                continue
+            }
+            inps = 0
+        }
+        M[i] = mask(L[i])
+    }
+}
+
+# The process a line belongs to: its "[prog 1234]" tag, unmasked, or ""
+# for a line with none.
+function tag_of(s) {
+    return match(s, /^\[[A-Za-z0-9_.-]+ [0-9]+\] /) ? substr(s, 1, RLENGTH) : ""
+}
+
+# order=per-process: the lines of each process (one tag) in their own
+# order; the processes, and the untagged lines among the tagged ones, in any
+# interleaving. Each lesson process must equal one run process line for
+# line, the untagged lines must match in order, and nothing may be left
+# over on either side. Prints the first problem as compare does (K is the
+# lesson line whose process or untagged line found no match).
+function per_process(    i, t, g, h, k, best, bestk, ng2, nu, nv, used) {
+    for (i = 1; i <= ne; i++) {
+        t = tag_of(E[i])
+        if (!(t in EG)) {
+            EG[t] = ++neg
+            EF[neg] = i
+        }
+        g = EG[t]
+        EN[g]++
+        EL[g, EN[g]] = i
+    }
+    for (i = 1; i <= ng; i++) {
+        t = tag_of(G[i])
+        if (!(t in GG)) {
+            GG[t] = ++ngg
+            GT[ngg] = t
+        }
+        h = GG[t]
+        GN[h]++
+        GL[h, GN[h]] = i
+    }
+    # The untagged lines: in order, as one sequence on each side.
+    ue = ("" in EG) ? EG[""] : 0
+    ug = ("" in GG) ? GG[""] : 0
+    nu = ue ? EN[ue] : 0
+    nv = ug ? GN[ug] : 0
+    for (k = 1; k <= (nu > nv ? nu : nv); k++) {
+        if (k > nu || k > nv || ME[EL[ue, k]] != MG[GL[ug, k]]) {
+            print (k <= nu ? EL[ue, k] : ne + 1) "\t" (k <= nu ? E[EL[ue, k]] : "\001") "\t" (k <= nv ? G[GL[ug, k]] : "\001")
+            return
+        }
+    }
+    # Each lesson process, in the order it first appears, takes the first
+    # unused run process equal to it; with none, the report names the
+    # first line where the closest one (longest common start) differs.
+    for (g = 1; g <= neg; g++) {
+        if (g == ue)
+            continue
+        best = 0
+        bestk = -1
+        for (h = 1; h <= ngg; h++) {
+            if (h == ug || (h in used))
+                continue
+            for (k = 1; k <= EN[g] && k <= GN[h]; k++)
+                if (ME[EL[g, k]] != MG[GL[h, k]])
+                    break
+            if (k > EN[g] && k > GN[h]) {
+                best = h
+                bestk = 0
+                break
+            }
+            if (k > bestk) {
+                best = h
+                bestk = k
+            }
+        }
+        if (bestk == 0) {
+            used[best] = 1
+            continue
+        }
+        if (best == 0) {
+            print EF[g] "\t" E[EF[g]] "\t\001"
+            return
+        }
+        print (bestk <= EN[g] ? EL[g, bestk] : ne + 1) "\t" (bestk <= EN[g] ? E[EL[g, bestk]] : "\001") "\t" (bestk <= GN[best] ? G[GL[best, bestk]] : "\001")
+        return
+    }
+    # A run process the lesson does not show.
+    for (h = 1; h <= ngg; h++)
+        if (h != ug && !(h in used)) {
+            print (ne + 1) "\t\001\t" G[GL[h, 1]]
+            return
+        }
+}
+
 BEGIN {
     ne = 0
     while ((getline l < want) > 0)
@@ -1225,9 +1418,15 @@ BEGIN {
     ng = 0
     while ((getline l < got) > 0)
         G[++ng] = l
+    mask_side(E, ME, ne)
+    mask_side(G, MG, ng)
+    if (order == "per-process") {
+        per_process()
+        exit
+    }
     n = ne > ng ? ne : ng
     for (i = 1; i <= n; i++) {
-        if (i > ne || i > ng || mask(E[i]) != mask(G[i])) {
+        if (i > ne || i > ng || ME[i] != MG[i]) {
             print i "\t" (i <= ne ? E[i] : "\001") "\t" (i <= ng ? G[i] : "\001")
             exit
         }
@@ -1692,7 +1891,7 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
             end=SIGINT
             limit=0
             # Each part of this example: its command and options.
-            while IFS=$tab read -r _ p l m nm t e s to o c i; do
+            while IFS=$tab read -r _ p l m nm t e s to o c i ord; do
                 [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
                 cp "$work/$p.cmd" "$ex/$t.cmd"
                 echo "$s" >"$ex/$t.show"
@@ -1712,7 +1911,7 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
                 continue
             fi
             bad=0
-            while IFS=$tab read -r _ p l m nm t e s to o c i; do
+            while IFS=$tab read -r _ p l m nm t e s to o c i ord; do
                 [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
                 got="$ex/$t.out"
                 [ -f "$got" ] || : >"$got"
@@ -1720,7 +1919,7 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
                 if [ "$o" -eq 0 ]; then
                     : >"$work/$p.exp"
                 fi
-                diff=$(awk -v want="$work/$p.exp" -v got="$got" \
+                diff=$(awk -v want="$work/$p.exp" -v got="$got" -v order="$ord" \
                     "$mask_functions$compare_job") || exit 70
                 [ -n "$diff" ] || continue
                 bad=1
