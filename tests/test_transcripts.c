@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -593,6 +595,41 @@ Test(transcripts, without_a_namespace_they_skip_with_the_reason)
     script_free(&r);
 }
 
+/* ps and pgrep in an example see its processes only: a "sleep 31.25" the
+ * test runs meanwhile is not found (a test running echo-server-fork beside
+ * the suite would otherwise be in lesson 04's ps tables). The runner's own
+ * sleeps (its time bounds) are in the example's namespace: hence the odd
+ * length. */
+static const char pgrep_lesson[] =
+    "<!-- run: alone -->\n"                                        /* 1 */
+    "```sh\n"                                                      /* 2 */
+    "pgrep -f 'sleep 31[.]25'; echo \"exit $?\"\n"                /* 3 */
+    "```\n"                                                        /* 4 */
+    "```text\n"                                                    /* 5 */
+    "exit 1\n"                                                     /* 6 */
+    "```\n";                                                       /* 7 */
+
+Test(transcripts, an_example_sees_only_its_own_processes)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(pgrep_lesson);
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        execlp("sleep", "sleep", "31.25", (char *)NULL);
+        _exit(127);
+    }
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    cr_expect_eq(rc, 0, "with a sleep running beside it: exit %d\n%s", rc,
+                 r.err);
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+}
+
 /* ---- masks for ps tables and trace pids; order=per-process ------------- */
 
 /* A scratch lesson whose one example prints the lines of run (a
@@ -636,8 +673,9 @@ Test(transcripts, ps_tables_mask_their_pid_columns_only)
         int fails;
         const char *report; /* in the report when it fails */
     } cases[] = {
-        /* Other pids, other widths: masked. */
-        {"  PID  PPID  PGID S NLWP CMD\n"
+        /* Other pids, other widths (ps sizes the pid columns for the
+         * machine's largest pid): masked. */
+        {"    PID    PPID    PGID S NLWP CMD\n"
          "11161 20100 11161 S    1 bin/echo-server-fork\n"
          "11174 11161 11161 S    1 bin/echo-server-fork\n"
          "8977 9067\n", 0, NULL},

@@ -136,7 +136,10 @@
 # brought up), so port 7000 is free and nothing else on the machine is
 # seen, and a mount namespace (unshare -m) with a /tmp of its own (an empty
 # tmpfs, shared by the example's terminals, gone at its end: a file an
-# example writes there is seen by no other example, nor by the machine);
+# example writes there is seen by no other example, nor by the machine),
+# and a pid namespace with its /proc (unshare -p --mount-proc): ps, pgrep
+# and pkill see the example's processes only (pids from 5001 on), and all
+# of them end with it;
 # from the project root, each terminal's block run by /bin/sh with
 # stdin /dev/null, no descriptor open above 2 (whatever the runner
 # inherited is closed, as in a fresh terminal), LC_ALL=C, in a process
@@ -164,7 +167,8 @@
 # header line of upper-case column names, the fields of its PID, PPID,
 # PGID, SID, TGID, TPGID and LWP columns, on the rows below it that have
 # numbers there, the fields up to the last such column joined by one
-# space, as ps pads them to the widest pid), ephemeral
+# space, as ps pads them to the widest pid; the header's blanks likewise,
+# since ps sizes those columns for the machine's largest pid), ephemeral
 # ports (5 digits, 32768 or more, right after ":", as in 127.0.0.1:58334 or
 # an ss column), timestamps (10:45:33, 10:45:33.123), durations with a
 # fraction or in ms/us/ns ("0.25 s", "12 ms", strace -T's <0.000123>) and
@@ -1308,8 +1312,11 @@ function mask_side(L, M, n,    i, inps) {
     inps = 0
     for (i = 1; i <= n; i++) {
         if (ps_header(L[i])) {
+            # Its pid columns are as wide as the machine'"'"'s largest pid.
             inps = 1
             M[i] = L[i]
+            gsub(/ +/, " ", M[i])
+            sub(/^ /, "", M[i])
             continue
         }
         if (inps) {
@@ -1638,6 +1645,11 @@ for keep in "7 $root_at" "8 $dir_at"; do
     esac
 done
 exec 7<&- 8<&-
+# Its own pids (unshare -p, a /proc of its own): ps, pgrep and kill by name
+# see this example'"'"'s processes only, never a test'"'"'s running beside it.
+# They start above 5000, as on a machine that has run a while: masked in
+# the comparison, but what --update-transcripts writes stays plausible.
+echo 5000 >/proc/sys/kernel/ns_last_pid 2>/dev/null
 cd "$root" || { fail "cannot enter $root"; exit 0; }
 export LC_ALL=C
 unset SOCKLAB_TRACE_TIME
@@ -1820,8 +1832,8 @@ no_namespace_reason() {
         echo "cannot make a network namespace (unshare -n: ${why:-failed}; it needs root or user namespaces)"
         return
     }
-    why=$(unshare -n -m sh -c 'mount -t tmpfs socklab-tmp /tmp' 2>&1) || {
-        echo "cannot give an example a /tmp of its own (unshare -m, mount -t tmpfs: ${why:-failed}; it needs root)"
+    why=$(unshare -n -m -p --fork --kill-child --mount-proc sh -c 'mount -t tmpfs socklab-tmp /tmp' 2>&1) || {
+        echo "cannot give an example a /tmp and processes of its own (unshare -m -p --mount-proc, mount -t tmpfs: ${why:-failed}; it needs root)"
         return
     }
 }
@@ -1901,7 +1913,7 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
             done <"$work/parts"
             terms=$(ls "$ex" | grep -c '\.cmd$')
             timeout -s KILL $((limit * terms + 10)) \
-                unshare -n -m sh -c "$runner" runner "$ex" "$root" "$end" "$limit" ||
+                unshare -n -m -p --fork --kill-child --mount-proc sh -c "$runner" runner "$ex" "$root" "$end" "$limit" ||
                 echo "the example did not finish within $((limit * terms + 10)) s" >>"$ex/error"
             if [ -s "$ex/error" ]; then
                 while IFS= read -r why; do
