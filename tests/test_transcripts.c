@@ -840,10 +840,10 @@ static int run_examples_with_fds(struct script_run *r, const char *root)
     char script[PATH_SIZE];
 
     path_join(script, sizeof script, SOCKLAB_ROOT, "tests/scripts/quotes.sh");
-    const char *args[] = {"-c",
-                          "exec 3</dev/null 9</dev/null; exec /bin/sh \"$0\" "
-                          "\"$@\"",
-                          script, "--transcripts", "--root", root, NULL};
+    static const char opener[] =
+        "exec 3</dev/null 9</dev/null; exec /bin/sh \"$0\" \"$@\"";
+    const char *args[] = {"-c", opener, script, "--transcripts", "--root",
+                          root, NULL};
     cr_assert_eq(run_program("/bin/sh", args, NULL, 0, SCRATCH_MS, &r->raw),
                  0, "cannot run quotes.sh: %s", harness_error());
     r->out = (const char *)r->raw.out;
