@@ -141,9 +141,9 @@ $(TEST_BIN): $(TEST_OBJ) $(COMMON_LIB)
 # install it, plus what the rest of the suite exercises (libuv for the
 # twins, socat as a foreign echo server, strace for the lesson 06 evidence,
 # tmux for the demo's two panes, ip to give a test namespace a link-local
-# address); otherwise we say how. Without the optional ones, their tests are
-# skipped with the reason.
-TEST_PACKAGES := libcriterion-dev pkg-config libuv1-dev socat strace tmux iproute2
+# address, ps and pgrep for lesson 04's examples); otherwise we say how.
+# Without the optional ones, their tests are skipped with the reason.
+TEST_PACKAGES := libcriterion-dev pkg-config libuv1-dev socat strace tmux iproute2 procps
 
 test-deps:
 	@missing=; for p in $(TEST_PACKAGES); do \

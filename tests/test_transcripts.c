@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -879,6 +881,334 @@ Test(transcripts, without_a_namespace_they_skip_with_the_reason)
                       "SOCKLAB_TRANSCRIPTS_NO_NS is set");
     cr_expect_str_empty(r.err);
     script_free(&r);
+}
+
+/* ps and pgrep in an example see its processes only: a "sleep 31.25" the
+ * test runs meanwhile is not found (a test running echo-server-fork beside
+ * the suite would otherwise be in lesson 04's ps tables). The runner's own
+ * sleeps (its time bounds) are in the example's namespace: hence the odd
+ * length. */
+static const char pgrep_lesson[] =
+    "<!-- run: alone -->\n"                                        /* 1 */
+    "```sh\n"                                                      /* 2 */
+    "pgrep -f 'sleep 31[.]25'; echo \"exit $?\"\n"                /* 3 */
+    "```\n"                                                        /* 4 */
+    "```text\n"                                                    /* 5 */
+    "exit 1\n"                                                     /* 6 */
+    "```\n";                                                       /* 7 */
+
+Test(transcripts, an_example_sees_only_its_own_processes)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(pgrep_lesson);
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        execlp("sleep", "sleep", "31.25", (char *)NULL);
+        _exit(127);
+    }
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    cr_expect_eq(rc, 0, "with a sleep running beside it: exit %d\n%s", rc,
+                 r.err);
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+}
+
+/* ---- masks for ps tables and trace pids; order=per-process ------------- */
+
+/* A scratch lesson whose one example prints the lines of run (a
+ * "\n"-separated list, printed by printf '%s\n' as they are; no single
+ * quote in them) and shows block; opts go in the marker. Returns the
+ * script's exit status; its stderr is kept in err (size bytes). */
+static int compare_case(const char *opts, const char *run, const char *block,
+                        char *err, size_t size)
+{
+    char lesson[8192], cmd[4096], *end;
+    size_t used = 0;
+    struct script_run r;
+
+    used += (size_t)snprintf(cmd, sizeof cmd, "printf '%%s\\n'");
+    for (const char *line = run; *line != '\0'; line = end + 1) {
+        end = strchr(line, '\n');
+        cr_assert_not_null(end, "run lines end with a newline");
+        used += (size_t)snprintf(cmd + used, sizeof cmd - used, " '%.*s'",
+                                 (int)(end - line), line);
+        cr_assert(used < sizeof cmd, "the case is too long");
+    }
+    int n = snprintf(lesson, sizeof lesson,
+                     "<!-- run: case%s -->\n```sh\n%s\n```\n```text\n%s```\n",
+                     opts, cmd, block);
+    cr_assert(n > 0 && (size_t)n < sizeof lesson, "the case is too long");
+    put_lesson(lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    snprintf(err, size, "%s", r.err);
+    script_free(&r);
+    return rc;
+}
+
+Test(transcripts, ps_tables_mask_their_pid_columns_only)
+{
+    static const char run[] = "  PID  PPID  PGID S NLWP CMD\n"
+                              " 8977 20100  8977 S    1 bin/echo-server-fork\n"
+                              " 9067  8977  8977 S    1 bin/echo-server-fork\n"
+                              "8977 9067\n";
+    static const struct {
+        const char *block;
+        int fails;
+        const char *report; /* in the report when it fails */
+    } cases[] = {
+        /* Other pids, other widths (ps sizes the pid columns for the
+         * machine's largest pid): masked. */
+        {"    PID    PPID    PGID S NLWP CMD\n"
+         "11161 20100 11161 S    1 bin/echo-server-fork\n"
+         "11174 11161 11161 S    1 bin/echo-server-fork\n"
+         "8977 9067\n", 0, NULL},
+        /* The state is not a pid. */
+        {"  PID  PPID  PGID S NLWP CMD\n"
+         " 8977 20100  8977 Z    1 bin/echo-server-fork\n"
+         " 9067  8977  8977 S    1 bin/echo-server-fork\n"
+         "8977 9067\n", 1, "at line 2: lesson lessons/01-demo.md:7 "},
+        /* Nor is a number in another column (threads). */
+        {"  PID  PPID  PGID S NLWP CMD\n"
+         " 8977 20100  8977 S    1 bin/echo-server-fork\n"
+         " 9067  8977  8977 S    2 bin/echo-server-fork\n"
+         "8977 9067\n", 1, "at line 3: lesson lessons/01-demo.md:8 "},
+        /* Nor the command. */
+        {"  PID  PPID  PGID S NLWP CMD\n"
+         " 8977 20100  8977 S    1 bin/echo-server-fork -v\n"
+         " 9067  8977  8977 S    1 bin/echo-server-fork\n"
+         "8977 9067\n", 1, "at line 2: "},
+        /* Numbers that are under no ps header stay compared. */
+        {"  PID  PPID  PGID S NLWP CMD\n"
+         " 8977 20100  8977 S    1 bin/echo-server-fork\n"
+         " 9067  8977  8977 S    1 bin/echo-server-fork\n"
+         "1234 5678\n", 1, "at line 4: lesson lessons/01-demo.md:9 "},
+    };
+    char err[4096];
+
+    make_scratch();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = compare_case("", run, cases[i].block, err, sizeof err);
+        cr_expect_eq(rc, cases[i].fails, "case %zu: exit %d\n%s", i, rc, err);
+        if (cases[i].fails)
+            expect_has(err, cases[i].report);
+    }
+}
+
+Test(transcripts, trace_lines_mask_the_pids_they_fork_kill_and_reap)
+{
+    static const char run[] = "[srv 7] fork() = 8  (parent)\n"
+                              "[srv 8] fork() = 0\n"
+                              "[srv 7] kill(8, SIGTERM) = 0  finish\n"
+                              "[srv 7] waitpid(-1, WNOHANG) = 8  exited 0\n";
+    char err[4096];
+
+    make_scratch();
+    int rc = compare_case("", run,
+                          "[srv 5104] fork() = 5222  (parent)\n"
+                          "[srv 5222] fork() = 0\n"
+                          "[srv 5104] kill(5222, SIGTERM) = 0  finish\n"
+                          "[srv 5104] waitpid(-1, WNOHANG) = 5222  exited 0\n",
+                          err, sizeof err);
+    cr_expect_eq(rc, 0, "other pids: exit %d\n%s", rc, err);
+    /* The child's fork() = 0 is no pid: the parent's line in its place is
+     * a difference. So is a status, or a signal. */
+    static const char *const differ[] = {
+        "[srv 5104] fork() = 5222  (parent)\n"
+        "[srv 5222] fork() = 5223\n"
+        "[srv 5104] kill(5222, SIGTERM) = 0  finish\n"
+        "[srv 5104] waitpid(-1, WNOHANG) = 5222  exited 0\n",
+        "[srv 5104] fork() = 5222  (parent)\n"
+        "[srv 5222] fork() = 0\n"
+        "[srv 5104] kill(5222, SIGKILL) = 0  finish\n"
+        "[srv 5104] waitpid(-1, WNOHANG) = 5222  exited 0\n",
+        "[srv 5104] fork() = 5222  (parent)\n"
+        "[srv 5222] fork() = 0\n"
+        "[srv 5104] kill(5222, SIGTERM) = 0  finish\n"
+        "[srv 5104] waitpid(-1, WNOHANG) = 5222  exited 1\n",
+    };
+    for (size_t i = 0; i < sizeof differ / sizeof differ[0]; i++) {
+        rc = compare_case("", run, differ[i], err, sizeof err);
+        cr_expect_eq(rc, 1, "case %zu: exit %d\n%s", i, rc, err);
+        expect_has(err, "output differs at line ");
+    }
+}
+
+Test(transcripts, per_process_frees_the_interleaving_and_nothing_else)
+{
+    /* The run: two processes interleaved, untagged lines around them. */
+    static const char run[] = "listening on x\n"
+                              "[srv 7] p1\n"
+                              "[srv 8] c1\n"
+                              "[srv 7] p2\n"
+                              "[srv 8] c2\n"
+                              "done\n";
+    static const char grouped[] = "listening on x\n"
+                                  "[srv 100] p1\n"
+                                  "[srv 100] p2\n"
+                                  "[srv 200] c1\n"
+                                  "[srv 200] c2\n"
+                                  "done\n";
+    static const struct {
+        const char *block;
+        const char *report; /* NULL: it matches */
+    } cases[] = {
+        {grouped, NULL},
+        /* Another interleaving, the untagged lines elsewhere among them. */
+        {"[srv 200] c1\n"
+         "listening on x\n"
+         "[srv 100] p1\n"
+         "[srv 200] c2\n"
+         "done\n"
+         "[srv 100] p2\n", NULL},
+        /* One process's own order is still checked. */
+        {"listening on x\n"
+         "[srv 100] p1\n"
+         "[srv 100] p2\n"
+         "[srv 200] c2\n"
+         "[srv 200] c1\n"
+         "done\n",
+         "at line 4: lesson lessons/01-demo.md:9 \"[srv 200] c2\", got "
+         "\"[srv 8] c1\""},
+        /* A line the run did not print. */
+        {"listening on x\n"
+         "[srv 100] p1\n"
+         "[srv 100] p2\n"
+         "[srv 200] c1\n"
+         "[srv 200] c2\n"
+         "[srv 200] c3\n"
+         "done\n",
+         "at line 6: lesson lessons/01-demo.md:11 \"[srv 200] c3\", got (the "
+         "output has ended)"},
+        /* A process the lesson leaves out. */
+        {"listening on x\n"
+         "[srv 100] p1\n"
+         "[srv 100] p2\n"
+         "done\n",
+         "lesson (the block has ended), got \"[srv 8] c1\""},
+        /* The untagged lines keep their order. */
+        {"done\n"
+         "[srv 100] p1\n"
+         "[srv 100] p2\n"
+         "[srv 200] c1\n"
+         "[srv 200] c2\n"
+         "listening on x\n",
+         "at line 1: lesson lessons/01-demo.md:6 \"done\", got \"listening "
+         "on x\""},
+    };
+    char err[4096];
+
+    make_scratch();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = compare_case(" order=per-process", run, cases[i].block, err,
+                              sizeof err);
+        cr_expect_eq(rc, cases[i].report != NULL, "case %zu: exit %d\n%s", i,
+                     rc, err);
+        if (cases[i].report != NULL)
+            expect_has(err, cases[i].report);
+    }
+    /* Without the option, the order of the lines is the run's. */
+    int rc = compare_case("", run, grouped, err, sizeof err);
+    cr_expect_eq(rc, 1, "without order=per-process: exit %d\n%s", rc, err);
+    expect_has(err, "at line 3: lesson lessons/01-demo.md:8 \"[srv 100] p2\"");
+}
+
+/* ---- what the runner gives each example: descriptors, /tmp ------------- */
+
+/* quotes.sh as a shell would run it with descriptors 3 and 9 already open
+ * (as they are under make, an editor or a terminal multiplexer): the
+ * harness closes everything of the test's above 2, so a small sh opens
+ * them before it becomes the script. */
+static int run_examples_with_fds(struct script_run *r, const char *root)
+{
+    char script[PATH_SIZE];
+
+    path_join(script, sizeof script, SOCKLAB_ROOT, "tests/scripts/quotes.sh");
+    static const char opener[] =
+        "exec 3</dev/null 9</dev/null; exec /bin/sh \"$0\" \"$@\"";
+    const char *args[] = {"-c", opener, script, "--transcripts", "--root",
+                          root, NULL};
+    cr_assert_eq(run_program("/bin/sh", args, NULL, 0, SCRATCH_MS, &r->raw),
+                 0, "cannot run quotes.sh: %s", harness_error());
+    r->out = (const char *)r->raw.out;
+    r->err = r->raw.err;
+    cr_assert(r->raw.exit.exited && !r->raw.exit.timed_out,
+              "quotes.sh did not finish (timed out or killed)\n%s", r->err);
+    int rc = r->raw.exit.code;
+    const char *skip = strstr(r->out, "not run: skipped: ");
+    if (rc == 0 && skip != NULL) {
+        script_free(r);
+        cr_skip_test("the examples need a network namespace");
+    }
+    return rc;
+}
+
+/* The client's first socket is descriptor 3 in a fresh terminal. */
+static const char fd_lesson[] =
+    "<!-- run: first-fd -->\n"                                   /* 1 */
+    "```sh\n"                                                    /* 2 */
+    "printf 'hi\\n' | bin/echo-client -v 2>&1 | head -n 1\n"      /* 3 */
+    "```\n"                                                      /* 4 */
+    "```text\n"                                                  /* 5 */
+    "[echo-client 4242] socket(AF_INET, SOCK_STREAM, 0) = 3  ~ made in "
+    "uv_tcp_connect (uv_tcp_init makes none)\n"                  /* 6 */
+    "```\n";                                                     /* 7 */
+
+Test(transcripts, descriptors_the_runner_inherited_do_not_reach_examples)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(fd_lesson);
+    int rc = run_examples_with_fds(&r, scratch);
+    cr_expect_eq(rc, 0, "with 3 and 9 open in the runner: exit %d\n%s", rc,
+                 r.err);
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+}
+
+/* Each example has a /tmp of its own, shared by its terminals: terminal 1
+ * writes a file before its ready line, terminal 2 reads it; the next
+ * example does not see it, nor does the machine's /tmp afterwards. */
+#define SHARED_TMP "/tmp/socklab-transcripts-private-tmp-check"
+static const char tmp_lesson[] =
+    "<!-- run: writer terminal=1 output=ignore -->\n"            /* 1 */
+    "```sh\n"                                                    /* 2 */
+    "echo mine >" SHARED_TMP "; echo 'listening on nothing'; exec sleep 30\n"
+    "```\n"                                                      /* 4 */
+    "<!-- run: writer terminal=2 -->\n"                          /* 5 */
+    "```sh\n"                                                    /* 6 */
+    "cat " SHARED_TMP "\n"                                        /* 7 */
+    "```\n"                                                      /* 8 */
+    "```text\n"                                                  /* 9 */
+    "mine\n"                                                     /* 10 */
+    "```\n"                                                      /* 11 */
+    "<!-- run: reader -->\n"                                     /* 12 */
+    "```sh\n"                                                    /* 13 */
+    "test -e " SHARED_TMP "; echo \"exit $?\"\n"                  /* 14 */
+    "```\n"                                                      /* 15 */
+    "```text\n"                                                  /* 16 */
+    "exit 1\n"                                                   /* 17 */
+    "```\n";                                                     /* 18 */
+
+Test(transcripts, each_example_has_a_tmp_of_its_own)
+{
+    struct script_run r;
+
+    unlink(SHARED_TMP);
+    make_scratch();
+    put_lesson(tmp_lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+    cr_expect_neq(access(SHARED_TMP, F_OK), 0,
+                  SHARED_TMP " is in the machine's /tmp after the run");
+    unlink(SHARED_TMP);
 }
 
 /* ---- the real lessons ----------------------------------------------------- */

@@ -131,6 +131,16 @@
 #   order=any   the lines may come in any order (the rows of ss, which the
 #               kernel lists in hash order): the same lines, masked, in any
 #               order, match
+#   order=per-process  for a trace whose processes race (a fork server's
+#               parent and child after fork or a signal): the lines are
+#               grouped by their "[prog PID]" tag, on each side (the pids
+#               as printed, so one group is one process); each group of the
+#               lesson must equal one group of the run line for line
+#               (masked as below), the untagged lines must match in order
+#               among themselves, and nothing may be left over on either
+#               side. Each process's own order is checked exactly; only
+#               the interleaving of the processes is free. Use it only
+#               where the interleaving truly races.
 #   show=both|stdout|stderr   what the terminal shows (default both, as a
 #               terminal does: 2>&1); the others go to /dev/null. Terminal 1
 #               always shows its stdout (its ready line is there)
@@ -147,13 +157,18 @@
 # it ("meanwhile terminal 1 shows..."). Any other code block (an unmarked
 # command, a quote) between a command and its output is a problem.
 #
-# How an example runs: in network and pid namespaces of its own (unshare
-# -n -p -f --mount-proc --kill-child, lo brought up), so port 7000 is free
-# and nothing else on the machine is seen (ps, pgrep and ss -p find only
-# the example's processes); from the project root, each terminal's block
-# run by /bin/sh with stdin /dev/null (a pipe, for a terminal typed into or
-# left running), LC_ALL=C, no MAKEFLAGS or MAKELEVEL (as in a terminal,
-# even under make test), in a process group (session) of its own. As in a
+# How an example runs: in network, mount and pid namespaces of its own
+# (unshare -n -m -p -f --mount-proc --kill-child, lo brought up), so port
+# 7000 is free and nothing else on the machine is seen: /tmp is an empty
+# tmpfs of its own, shared by its terminals and gone at its end (a file an
+# example writes there is seen by no other example, nor by the machine);
+# ps, pgrep, pkill and ss -p find only the example's processes, whose pids
+# start at 5001, and all of them end with it. From the project root, each
+# terminal's block is run by /bin/sh with stdin /dev/null (a pipe, for a
+# terminal typed into or left running), no descriptor open above 2
+# (whatever the runner inherited is closed, as in a fresh terminal),
+# LC_ALL=C, no MAKEFLAGS or MAKELEVEL (as in a terminal, even under make
+# test), in a process group (session) of its own. As in a
 # learner's terminal, Ctrl-C stops the command, not the shell: the shell
 # catches SIGINT (trap :), and each command it runs has SIGINT and SIGQUIT
 # at their default, so in `bin/echo-server; echo "exit $?"` the echo runs
@@ -183,23 +198,30 @@
 #
 # Comparing: both sides are masked, line by line, then must be equal. Masked,
 # and only these: pids ("[prog 1234]", "pid=1234"; and the pad before a
-# trace line's "~" column, which depends on the pid's width), ephemeral
+# trace line's "~" column, which depends on the pid's width; the pid that
+# a trace line forks, kills or reaps: "fork() = 1234" (not "fork() = 0"),
+# "kill(1234, ", "waitpid(-1, WNOHANG) = 1234"; in a ps table, under a
+# header line of upper-case column names, the fields of its PID, PPID,
+# PGID, SID, TGID, TPGID and LWP columns, on the rows below it that have
+# numbers there, the fields up to the last such column joined by one
+# space, as ps pads them to the widest pid; the header's blanks likewise,
+# since ps sizes those columns for the machine's largest pid), ephemeral
 # ports (5 digits, 32768 or more, right after ":", as in 127.0.0.1:58334 or
 # an ss column), timestamps (10:45:33, 10:45:33.123), durations with a
 # fraction or in ms/us/ns ("0.25 s", "12 ms", strace -T's <0.000123>) and
 # rates ("12345/s", "3.2 MB/s"); and blanks at the end of a line, which a
 # terminal does not show (ss pads its last column to its widest entry, a
 # pid). Whole seconds ("300s", "2 s") are set by flags, so they are
-# compared; so are descriptor numbers, which is why a program that gets
-# descriptors above 9 may differ when the checker itself inherits one (see
-# the contributors' section of lessons/README.md). A mismatch is reported as
+# compared; so are descriptor numbers (each terminal starts with 0, 1 and 2
+# only, so they are the same on every run). A mismatch is reported as
 #
 #   lessons/X.md:MARKER-LINE: <!-- run: NAME terminal=2 -->: output differs
 #     at line K: lesson lessons/X.md:LINE "expected", got "what ran"
 #
 # (one line in reality; a tab in either line shows as \t; with order=any,
-# K is the first line of the block
-# that the run lacks). --update-transcripts writes what the run printed,
+# K is the first line of the block that the run lacks; with
+# order=per-process, the first line of the lesson whose process or untagged
+# line found no match). --update-transcripts writes what the run printed,
 # unmasked and without blanks at line ends, into every marked block that
 # differs (and only those), from the same run; a block that already matches
 # is left as it is (its pids and ports stay).
@@ -209,8 +231,9 @@
 # namespaces). Where the namespace cannot be made, or SOCKLAB_TRANSCRIPTS_NO_NS
 # is set (to see this path as a non-root user would), --transcripts checks
 # the markers only, prints "... found, not run: skipped: REASON" on stdout
-# and exits 0. It needs util-linux (unshare, setsid), iproute2 (ip) and GNU
-# env (--default-signal), coreutils' timeout; without one, the same skip.
+# and exits 0. It needs util-linux (unshare, setsid, mount), iproute2 (ip),
+# GNU env (--default-signal), coreutils' timeout and readlink, and bash (to
+# close descriptors above 9); without one, the same skip.
 #
 # Output: one line on stderr per problem, "lessons/X.md:LINE: ..." (or
 # "FILE:LINE: ..." for a source). A quote is named by its marker's line; a
@@ -963,7 +986,8 @@ END {
 # goes to WORK/P.cmd and the expected output (the block's lines, the fence's
 # indentation removed) to WORK/P.exp; stdout gets, per part, one tab-
 # separated line "PART P lesson marker-line name terminal end show timeout
-# out-open-line out-close-line indent" (the output lines 0 with output=none),
+# out-open-line out-close-line indent order" (the output lines 0 with
+# output=none; order "lines" or "per-process"),
 # then "RUNS parts text-blocks marked-blocks problems". Problems go to stderr.
 runs_job='
 function problem(ln, msg) {
@@ -1017,14 +1041,14 @@ function run_marker(s,    t, n, i, w, k, v) {
             R_OPT[k] = v
         else if (k == "timeout" && v ~ /^[1-9][0-9]?$/ && v + 0 <= 60)
             R_OPT[k] = v + 0
-        else if (k == "order" && v == "any")
+        else if (k == "order" && (v == "any" || v == "per-process"))
             R_OPT[k] = v
         else if (k == "ready" && v != "" && v !~ /\t/)
             R_OPT[k] = v
         else if (k == "type" && v != "" && v !~ /\t/)
             R_TYPE = v
         else if (R_BAD == "")
-            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit|^C|none|eof, show=both|stdout|stderr, output=none|ignore, timeout=1..60, order=any, ready=TEXT, type=WORD or type=\047WORDS\047)"
+            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit|^C|none|eof, show=both|stdout|stderr, output=none|ignore, timeout=1..60, order=any|per-process, ready=TEXT, type=WORD or type=\047WORDS\047)"
     }
     return 1
 }
@@ -1273,14 +1297,77 @@ function mask_ports(s,    out, n) {
     return out s
 }
 
+# A ps table: a header line of upper-case column names, at least one of
+# them a pid column (PID, PPID, PGID, SID, TGID, TPGID, LWP). ps_header
+# notes which fields hold pids (PSCOL[i]) and returns 1; 0 when s is no
+# such header.
+function ps_header(s,    n, f, i, any) {
+    if (s !~ /^ *[A-Z%]+( +[A-Z%]+)* *$/)
+        return 0
+    n = split(s, f, / +/)
+    any = 0
+    for (i in PSCOL)
+        delete PSCOL[i]
+    PSN = 0
+    for (i = 1; i <= n; i++) {
+        if (f[i] == "")
+            continue
+        PSN++
+        if (f[i] ~ /^(PID|PPID|PGID|SID|TGID|TPGID|LWP)$/) {
+            PSCOL[PSN] = 1
+            any = 1
+        }
+    }
+    return any
+}
+
+# A row under a ps header: each pid field (all digits) becomes PID, and the
+# fields up to the last pid column are joined by one space (ps pads them to
+# the widest pid); the rest of the row stays as it is. A row whose pid
+# fields are not all numbers is no row of the table: returned as it is,
+# with PSROW = 0.
+function mask_ps_row(s,    rest, out, k, last, i, m) {
+    PSROW = 0
+    last = 0
+    for (i in PSCOL)
+        if (i + 0 > last)
+            last = i + 0
+    rest = s
+    sub(/^ +/, "", rest)
+    out = ""
+    for (k = 1; k <= last; k++) {
+        if (!match(rest, /^[^ ]+/))
+            return s
+        m = substr(rest, 1, RLENGTH)
+        rest = substr(rest, RLENGTH + 1)
+        if (k in PSCOL) {
+            if (m !~ /^-?[0-9]+$/)
+                return s
+            m = "PID"
+        }
+        out = out (k > 1 ? " " : "") m
+        if (k < last)
+            sub(/^ +/, "", rest)
+    }
+    PSROW = 1
+    return out rest
+}
+
 # What is masked, and only that: pids, ephemeral ports, timestamps,
 # durations (with a fraction, or in ms, us or ns) and rates; and blanks at
 # the end of a line, which no terminal shows (ss pads its last column to
-# its widest entry, so they vary with the width of a pid).
+# its widest entry, so they vary with the width of a pid). Pids: a trace
+# prefix "[prog 1234]", "pid=1234", what fork returns to the parent
+# ("fork() = 1234"), the pid a trace line kills or reaps ("kill(1234, ",
+# "waitpid(-1, WNOHANG) = 1234"), and the pid columns of a ps table (the
+# caller masks those rows with mask_ps_row).
 function mask(s) {
     sub(/[ \t]+$/, "", s)
     s = mask_prefix(s)
     s = subst_all(s, "pid=[0-9]+", 4, "PID", 1)
+    s = subst_all(s, "fork\\(\\) = [1-9][0-9]*", 9, "PID", 1)
+    s = subst_all(s, "kill\\([1-9][0-9]*, ", 5, "PID, ", 0)
+    s = subst_all(s, "WNOHANG\\) = [1-9][0-9]*", 11, "PID", 1)
     s = subst_all(s, "[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\\.[0-9]+)?", 0, "TIME", 1)
     s = mask_ports(s)
     s = subst_all(s, "<[0-9]+\\.[0-9]+>", 0, "<DURATION>", 0)
@@ -1305,6 +1392,118 @@ function shown(s,    out, k) {
     return out s
 }
 
+# Lines of one side masked: the rows of a ps table get their pid
+# columns masked too (ps_header, mask_ps_row), everything else mask().
+function mask_side(L, M, n,    i, inps) {
+    inps = 0
+    for (i = 1; i <= n; i++) {
+        if (ps_header(L[i])) {
+            # Its pid columns are as wide as the machine'"'"'s largest pid.
+            inps = 1
+            M[i] = L[i]
+            gsub(/ +/, " ", M[i])
+            sub(/^ /, "", M[i])
+            continue
+        }
+        if (inps) {
+            M[i] = mask_ps_row(L[i])
+            if (PSROW) {
+                M[i] = mask(M[i])
+                continue
+            }
+            inps = 0
+        }
+        M[i] = mask(L[i])
+    }
+}
+
+# The process a line belongs to: its "[prog 1234]" tag, unmasked, or ""
+# for a line with none.
+function tag_of(s) {
+    return match(s, /^\[[A-Za-z0-9_.-]+ [0-9]+\] /) ? substr(s, 1, RLENGTH) : ""
+}
+
+# order=per-process: the lines of each process (one tag) in their own
+# order; the processes, and the untagged lines among the tagged ones, in any
+# interleaving. Each lesson process must equal one run process line for
+# line, the untagged lines must match in order, and nothing may be left
+# over on either side. Prints the first problem as compare does (K is the
+# lesson line whose process or untagged line found no match).
+function per_process(    i, t, g, h, k, best, bestk, ng2, nu, nv, used) {
+    for (i = 1; i <= ne; i++) {
+        t = tag_of(E[i])
+        if (!(t in EG)) {
+            EG[t] = ++neg
+            EF[neg] = i
+        }
+        g = EG[t]
+        EN[g]++
+        EL[g, EN[g]] = i
+    }
+    for (i = 1; i <= ng; i++) {
+        t = tag_of(G[i])
+        if (!(t in GG)) {
+            GG[t] = ++ngg
+            GT[ngg] = t
+        }
+        h = GG[t]
+        GN[h]++
+        GL[h, GN[h]] = i
+    }
+    # The untagged lines: in order, as one sequence on each side.
+    ue = ("" in EG) ? EG[""] : 0
+    ug = ("" in GG) ? GG[""] : 0
+    nu = ue ? EN[ue] : 0
+    nv = ug ? GN[ug] : 0
+    for (k = 1; k <= (nu > nv ? nu : nv); k++) {
+        if (k > nu || k > nv || ME[EL[ue, k]] != MG[GL[ug, k]]) {
+            print (k <= nu ? EL[ue, k] : ne + 1) "\t" (k <= nu ? shown(E[EL[ue, k]]) : "\001") "\t" (k <= nv ? shown(G[GL[ug, k]]) : "\001")
+            return
+        }
+    }
+    # Each lesson process, in the order it first appears, takes the first
+    # unused run process equal to it; with none, the report names the
+    # first line where the closest one (longest common start) differs.
+    for (g = 1; g <= neg; g++) {
+        if (g == ue)
+            continue
+        best = 0
+        bestk = -1
+        for (h = 1; h <= ngg; h++) {
+            if (h == ug || (h in used))
+                continue
+            for (k = 1; k <= EN[g] && k <= GN[h]; k++)
+                if (ME[EL[g, k]] != MG[GL[h, k]])
+                    break
+            if (k > EN[g] && k > GN[h]) {
+                best = h
+                bestk = 0
+                break
+            }
+            if (k > bestk) {
+                best = h
+                bestk = k
+            }
+        }
+        if (bestk == 0) {
+            used[best] = 1
+            continue
+        }
+        if (best == 0) {
+            print EF[g] "\t" shown(E[EF[g]]) "\t\001"
+            return
+        }
+        print (bestk <= EN[g] ? EL[g, bestk] : ne + 1) "\t" (bestk <= EN[g] ? shown(E[EL[g, bestk]]) : "\001") "\t" (bestk <= GN[best] ? shown(G[GL[best, bestk]]) : "\001")
+        return
+    }
+    # A run process the lesson does not show.
+    for (h = 1; h <= ngg; h++)
+        if (h != ug && !(h in used)) {
+            print (ne + 1) "\t\001\t" shown(G[GL[h, 1]])
+            return
+        }
+}
+
 BEGIN {
     ne = 0
     while ((getline l < want) > 0)
@@ -1312,21 +1511,26 @@ BEGIN {
     ng = 0
     while ((getline l < got) > 0)
         G[++ng] = l
+    mask_side(E, ME, ne)
+    mask_side(G, MG, ng)
+    if (order == "per-process") {
+        per_process()
+        exit
+    }
     if (order == "any") {
         # The same lines in any order: the first line of the block that
         # the run lacks, against a line of the run that the block lacks;
         # or, when every line of the block is there, an extra line of the run.
         for (i = 1; i <= ng; i++)
-            LEFT[mask(G[i])]++
+            LEFT[MG[i]]++
         for (i = 1; i <= ne; i++) {
-            m = mask(E[i])
-            if (LEFT[m] > 0) {
-                LEFT[m]--
+            if (LEFT[ME[i]] > 0) {
+                LEFT[ME[i]]--
                 continue
             }
             extra = "\001"
             for (j = 1; j <= ng; j++)
-                if (LEFT[mask(G[j])] > 0) {
+                if (LEFT[MG[j]] > 0) {
                     extra = shown(G[j])
                     break
                 }
@@ -1334,7 +1538,7 @@ BEGIN {
             exit
         }
         for (j = 1; j <= ng; j++)
-            if (LEFT[mask(G[j])] > 0) {
+            if (LEFT[MG[j]] > 0) {
                 print ne + 1 "\t\001\t" shown(G[j])
                 exit
             }
@@ -1342,7 +1546,7 @@ BEGIN {
     }
     n = ne > ng ? ne : ng
     for (i = 1; i <= n; i++) {
-        if (i > ne || i > ng || mask(E[i]) != mask(G[i])) {
+        if (i > ne || i > ng || ME[i] != MG[i]) {
             print i "\t" (i <= ne ? shown(E[i]) : "\001") "\t" (i <= ng ? shown(G[i]) : "\001")
             exit
         }
@@ -1537,16 +1741,51 @@ runner='
 dir=$1 root=$2 limit=$3
 fail() { printf "%s\n" "$*" >>"$dir/error"; }
 ip link set lo up 2>"$dir/ip.err" || { fail "ip link set lo up: $(cat "$dir/ip.err")"; exit 0; }
+# A /tmp of its own (a tmpfs in this mount namespace, unshare -m), so that
+# a file one example leaves in /tmp (lesson 03'"'"'s /tmp/hosts) is never seen
+# by another, nor by the machine. DIR and ROOT may lie under /tmp (a scratch
+# tree): each is opened first, then bound back at its own path inside the
+# new /tmp (--no-canonicalize, so that the kernel follows the open
+# descriptor, not the path it had).
+root_at=$(readlink -f "$root") dir_at=$(readlink -f "$dir")
+exec 7<"$root" 8<"$dir" || { fail "cannot open $root or $dir"; exit 0; }
+mount -t tmpfs -o mode=1777 socklab-tmp /tmp 2>"$dir/mount.err" ||
+    { fail "a private /tmp: mount -t tmpfs: $(cat "$dir/mount.err")"; exit 0; }
+for keep in "7 $root_at" "8 $dir_at"; do
+    case ${keep#* } in
+    /tmp/*)
+        { mkdir -p "${keep#* }" &&
+            mount --no-canonicalize --bind "/proc/self/fd/${keep%% *}" "${keep#* }"; } 2>/dev/null ||
+            { echo "cannot bind ${keep#* } into the private /tmp" >>/proc/self/fd/8/error; exit 0; }
+        ;;
+    esac
+done
+exec 7<&- 8<&-
+# Its own pids (unshare -p, a /proc of its own): ps, pgrep and kill by name
+# see this example'"'"'s processes only, never a test'"'"'s running beside it.
+# They start above 5000, as on a machine that has run a while: masked in
+# the comparison, but what --update-transcripts writes stays plausible.
+echo 5000 >/proc/sys/kernel/ns_last_pid 2>/dev/null
 cd "$root" || { fail "cannot enter $root"; exit 0; }
 export LC_ALL=C
 unset SOCKLAB_TRACE_TIME
 # A terminal has no make around it: run from make test, a lesson that shows
 # `make ...` would otherwise print "make[1]: Entering directory".
 unset MAKEFLAGS MAKELEVEL MFLAGS
+# Only 0, 1 and 2 open in a terminal, as in a fresh one: a descriptor the
+# runner inherited (from make, a test, an editor) would shift the numbers
+# the examples print (socket() = 11 instead of 10). bash closes them (sh
+# cannot name a descriptor above 9), then runs the rest of its arguments.
+closefds='"'"'for fd in /proc/$$/fd/*; do
+    fd=${fd##*/}
+    if [ "$fd" -gt 2 ] && [ -e "/proc/$$/fd/$fd" ]; then exec {fd}>&-; fi
+done
+exec "$@"'"'"'
 # launch T: terminal T runs its command with /bin/sh, from the root; what
 # it shows is appended to T.out (typed lines are echoed there too). Its
 # stdin is /dev/null, or T.in when it is typed into or stays running (a
-# keyboard nobody has pressed Ctrl-D on yet). As in a real terminal, it is
+# keyboard nobody has pressed Ctrl-D on yet). No descriptor is open above
+# 2 (closefds). As in a real terminal, it is
 # a process group of its own (setsid), so that Ctrl-C (SIGINT to the group)
 # reaches what it started, with SIGINT and SIGQUIT at their default (sh
 # ignores them in what it starts with &); and its shell outlives a Ctrl-C,
@@ -1558,7 +1797,8 @@ launch() {
     out=$dir/$1.out
     in=/dev/null
     [ ! -p "$dir/$1.in" ] || in=$dir/$1.in
-    set -- env --default-signal=INT,QUIT setsid /bin/sh -c "trap : INT
+    set -- bash -c "$closefds" closefds \
+        env --default-signal=INT,QUIT setsid /bin/sh -c "trap : INT
 . \"\$1\"" sh "$dir/$1.cmd"
     case $show in
     stdout) exec "$@" <"$in" >>"$out" 2>/dev/null ;;
@@ -1734,11 +1974,12 @@ done
 exit 0
 '
 
-# Each example in network and pid namespaces of its own: port 7000 is free,
-# ps, pgrep and ss -p see its processes only (never another echo-server on
-# the machine), and the runner looks at a short /proc. --kill-child: if
-# unshare is killed (the example's time bound), everything in it goes.
-ns_flags="-n -p -f --mount-proc --kill-child"
+# Each example in network, mount and pid namespaces of its own: port 7000
+# is free, /tmp is its own (the runner mounts it), ps, pgrep and ss -p see
+# its processes only (never another echo-server on the machine), and the
+# runner looks at a short /proc. --kill-child: if unshare is killed (the
+# example's time bound), everything in it goes.
+ns_flags="-n -m -p -f --mount-proc --kill-child"
 
 # Why the examples cannot run here, or nothing when they can.
 no_namespace_reason() {
@@ -1746,9 +1987,9 @@ no_namespace_reason() {
         echo "SOCKLAB_TRANSCRIPTS_NO_NS is set (told to act as if no network namespace could be made)"
         return
     fi
-    for tool in unshare ip awk mkfifo setsid sleep timeout; do
+    for tool in unshare ip awk mkfifo setsid sleep timeout mount readlink bash; do
         command -v "$tool" >/dev/null 2>&1 || {
-            echo "no $tool command (the examples run under unshare -n, with ip to bring up lo)"
+            echo "no $tool command (the examples run under unshare -n -m, with ip to bring up lo, mount for a private /tmp, bash to close inherited descriptors)"
             return
         }
     done
@@ -1758,6 +1999,10 @@ no_namespace_reason() {
     }
     why=$(unshare $ns_flags sh -c 'ip link set lo up' 2>&1) || {
         echo "cannot make a network and pid namespace (unshare $ns_flags: ${why:-failed}; it needs root or user namespaces)"
+        return
+    }
+    why=$(unshare $ns_flags sh -c 'mount -t tmpfs socklab-tmp /tmp' 2>&1) || {
+        echo "cannot give an example a /tmp and processes of its own (unshare -m -p --mount-proc, mount -t tmpfs: ${why:-failed}; it needs root)"
         return
     }
 }
