@@ -54,11 +54,12 @@ END {
     aw = W - L - R; ah = H - T - B
     if (ns == 0) { nmin = 1; nmax = 10; ymin = 1; ymax = 10 }
     # Whole decades around the data, on both axes.
-    x0 = int(lg(nmin)); if (10 ^ x0 > nmin) x0--
-    x1 = int(lg(nmax)); if (10 ^ x1 < nmax) x1++
+    # (log(1000)/log(10) is 2.9999...: a hair added before int.)
+    x0 = int(lg(nmin) + 1e-9); if (10 ^ x0 > nmin * 1.000001) x0--
+    x1 = int(lg(nmax) + 1e-9); if (10 ^ x1 < nmax / 1.000001) x1++
     if (x1 <= x0) x1 = x0 + 1
-    y0 = int(lg(ymin)); if (10 ^ y0 > ymin) y0--
-    y1 = int(lg(ymax)); if (10 ^ y1 < ymax) y1++
+    y0 = int(lg(ymin) + 1e-9); if (10 ^ y0 > ymin * 1.000001) y0--
+    y1 = int(lg(ymax) + 1e-9); if (10 ^ y1 < ymax / 1.000001) y1++
     if (y1 <= y0) y1 = y0 + 1
     print "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
     printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H
@@ -93,7 +94,8 @@ END {
         if (np[s] > 1)
             printf "<polyline points=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"/>\n", pts, c
         for (k = 1; k <= np[s]; k++) {
-            printf "<line class=\"p99\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1\"/>\n", X[k], Y[k], X[k], Z[k], c
+            dx = (i - (ns + 1) / 2) * 3   # side by side where points meet
+            printf "<line class=\"p99\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.5\"/>\n", X[k] + dx, Y[k], X[k] + dx, Z[k], c
             printf "<circle class=\"point\" data-server=\"%s\" data-clients=\"%d\" data-value=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n", esc(s), px[s, k], py[s, k], X[k], Y[k], c
         }
         print "</g>"
