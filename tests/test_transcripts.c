@@ -405,7 +405,7 @@ static const char eof_lesson[] =
     "```\n"                                                        /* 8 */
     "```text\n"                                                    /* 9 */
     "still here\n"                                                 /* 10 */
-    "echo-client: shutdown: Transport endpoint is not connected\n" /* 11 */
+    "echo-client: read from server: Connection reset by peer\n"   /* 11 */
     "```\n"                                                        /* 12 */
     "```text\n"                                                    /* 13 */
     "listening on 127.0.0.1:7000\n"                                /* 14 */
