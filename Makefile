@@ -4,6 +4,7 @@
 #   make demo       a server and a client side by side
 #   make test       install Criterion if missing, build, run the whole suite
 #   make bench      measure every server with bin/echo-bench (figures)
+#   make bench-idle only its scaling part: 1,000 and 10,000 idle clients
 #   make compare    blocking server and libuv server traces, side by side
 #                   (SERVER=epoll|poll|fork for another left column, STRACE=1)
 #   make diagram    your own run as a sequence diagram (FORMAT=text, SESSION=
@@ -78,7 +79,7 @@ else
 ALL_BINS  := $(CORE_BINS)
 endif
 
-.PHONY: all core uv-note test test-deps fuzz lint demo bench bench-chart compare diagram diagrams memcheck quotes transcripts clean install
+.PHONY: all core uv-note test test-deps fuzz lint demo bench bench-idle bench-chart compare diagram diagrams memcheck quotes transcripts clean install
 .DEFAULT_GOAL := all
 
 all: $(ALL_BINS) uv-note
@@ -311,11 +312,19 @@ $(BUILD)/bench/uv-pingpong: tests/bench/uv_pingpong.c
 bench: all $(BENCH_TOOLS)
 	@sh tests/scripts/bench.sh
 
-# The chart lessons/09-measuring.md embeds, from the last make bench (one
-# is run first when there is none).
+# Only make bench's scaling part: idle clients (IDLE_COUNTS, "1000 10000").
+bench-idle: all
+	@sh tests/scripts/bench.sh --idle
+
+# The charts lessons/09-measuring.md embeds, from the last make bench (one
+# is run first when there is none); the idle-clients chart when there is
+# one (IDLE_COUNTS= skips it).
 bench-chart:
 	@test -f $(BUILD)/bench/bench.svg || $(MAKE) --no-print-directory bench
 	cp $(BUILD)/bench/bench.svg lessons/img/bench.svg
+	@if test -f $(BUILD)/bench/idle.svg; then \
+		echo "cp $(BUILD)/bench/idle.svg lessons/img/idle.svg"; \
+		cp $(BUILD)/bench/idle.svg lessons/img/idle.svg; fi
 
 memcheck: all
 	@sh tests/scripts/memcheck.sh

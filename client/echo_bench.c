@@ -17,6 +17,11 @@
  *   -m connect   CLIENTS slots, each: connect, one message, half-close, wait
  *                for the server to close -> connections/s (what a new
  *                client costs: a fork, a thread, or an accept)
+ *   -m idle      CLIENTS connections (up to 65536) opened and held idle,
+ *                then one new client's ROUNDS round trips timed while they
+ *                are held -> how long opening them took, the new client's
+ *                latency, and with -p the server's memory (RSS) and CPU
+ *                while idle: what an idle client costs each design
  *
  * Reference modes measure the machine, not a server, in the same run:
  *   -m ref-socketpair  ping-pong with a child over a socketpair: the cost
@@ -36,6 +41,7 @@
  * Usage: echo-bench [-h] [-v] [-m MODE] [-c CLIENTS] [-n ROUNDS] [-s SIZE]
  *                   [-d SECONDS] [-p PID] [-o FORMAT] [HOST [PORT]]
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -65,27 +71,34 @@ static const char usage[] =
     "[-h] [-v] [-m MODE] [-c CLIENTS] [-n ROUNDS] [-s SIZE] [-d SECONDS]\n"
     "       [-p PID] [-o FORMAT] [HOST [PORT]]\n"
     "  Measure an echo server (or, with ref-*, this machine).\n"
-    "  -m MODE     pingpong (default), pump, connect, ref-socketpair, "
-    "ref-fork\n"
-    "              or ref-stream\n"
-    "  -c CLIENTS  connections at once, 1-1000 (default 1)\n"
+    "  -m MODE     pingpong (default), pump, connect, idle, ref-socketpair,"
+    "\n"
+    "              ref-fork or ref-stream\n"
+    "  -c CLIENTS  connections at once, 1-1000 (default 1); idle: "
+    "connections\n"
+    "              held open, 1-65536 (the descriptor limit is raised to "
+    "fit)\n"
     "  -n ROUNDS   per client: round trips, blocks or connections, "
     "1-100000000\n"
-    "              (default 10000)\n"
+    "              (default 10000; idle: the new client's, default 500)\n"
     "  -s SIZE     bytes per message or block, 1-65536 (default 64; 8192 for "
     "pump,\n"
     "              65536 for ref-stream)\n"
     "  -d SECONDS  hard deadline, 1-3600 (default 10)\n"
-    "  -p PID      the server's pid: report its CPU time per request\n"
+    "  -p PID      the server's pid: report its CPU time per request (and "
+    "with\n"
+    "              idle, its memory)\n"
     "  -o FORMAT   text (default), csv (a header and one row) or json (one "
     "line)\n"
     "  HOST        name or address (default 127.0.0.1), or HOST:PORT / "
     "[V6ADDR]:PORT;\n"
     "              a lone number is the PORT (default 7000)";
 
-enum mode { PINGPONG, PUMP, CONNECT, REF_SOCKETPAIR, REF_FORK, REF_STREAM };
+enum mode { PINGPONG, PUMP, CONNECT, IDLE, REF_SOCKETPAIR, REF_FORK,
+            REF_STREAM };
 static const char *const mode_names[] = {
-    "pingpong", "pump", "connect", "ref-socketpair", "ref-fork", "ref-stream"};
+    "pingpong", "pump", "connect", "idle", "ref-socketpair", "ref-fork",
+    "ref-stream"};
 enum format { TEXT, CSV, JSON };
 
 #define READ_MAX 65536        /* one read takes at most this much */
@@ -95,8 +108,12 @@ struct plan {
     enum mode mode;
     long clients, rounds, size, seconds, pid;
     enum format format;
-    int size_given;
+    int size_given, rounds_given;
 };
+
+#define CLIENTS_MAX 1000       /* pingpong, pump, connect */
+#define IDLE_CLIENTS_MAX 65536 /* idle: about 28,000 fit the usual range of
+                                  ephemeral ports, per server address */
 
 static const char *on_option(int letter, const char *arg, void *ctx)
 {
@@ -108,7 +125,7 @@ static const char *on_option(int letter, const char *arg, void *ctx)
                 plan->mode = (enum mode)i;
                 return NULL;
             }
-        return "pingpong, pump, connect, ref-socketpair, ref-fork or "
+        return "pingpong, pump, connect, idle, ref-socketpair, ref-fork or "
                "ref-stream";
     case 'o':
         if (strcmp(arg, "text") == 0)
@@ -121,9 +138,12 @@ static const char *on_option(int letter, const char *arg, void *ctx)
             return "text, csv or json";
         return NULL;
     case 'c':
-        return parse_long_in(arg, 1, 1000, &plan->clients) == 0
-                   ? NULL : "a number of clients from 1 to 1000";
+        /* The mode may come later on the line: main checks 1000. */
+        return parse_long_in(arg, 1, IDLE_CLIENTS_MAX, &plan->clients) == 0
+                   ? NULL : "a number of clients from 1 to 1000 (up to "
+                            "65536 with -m idle)";
     case 'n':
+        plan->rounds_given = 1;
         return parse_long_in(arg, 1, 100000000, &plan->rounds) == 0
                    ? NULL : "a number from 1 to 100000000";
     case 's':
@@ -273,22 +293,34 @@ static int stat_ticks(long pid, int with_children, long long *ticks)
 }
 
 /* region: server-ticks */
-static int server_ticks(long pid, long long *ticks)
+/* The pids of pid's live children, "PID PID ...", in a static buffer ("" when
+ * there are none or no /proc): room for a fork server's 4,096 children at
+ * the longest pids (7 digits and a space each). */
+static const char *live_children(long pid)
 {
+    static char list[65536];
     char path[80];
-    long long live = 0;
+    size_t n = 0;
     snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", pid, pid);
     FILE *f = fopen(path, "r");
     if (f != NULL) {
-        char list[8192];  /* "PID PID ...": room for over 1,000 */
-        size_t n = fread(list, 1, sizeof list - 1, f);
+        n = fread(list, 1, sizeof list - 1, f);
         fclose(f);
-        list[n] = '\0';
-        char *p = list, *end;
-        long long t;
-        for (long child; (child = strtol(p, &end, 10)) > 0; p = end)
-            if (stat_ticks(child, 1, &t) == 0)
-                live += t;
+    }
+    list[n] = '\0';
+    return list;
+}
+
+static int server_ticks(long pid, long long *ticks)
+{
+    long long live = 0, t;
+    char *end;
+    for (const char *p = live_children(pid);; p = end) {
+        long child = strtol(p, &end, 10);
+        if (child <= 0)
+            break;
+        if (stat_ticks(child, 1, &t) == 0)
+            live += t;
     }
     if (stat_ticks(pid, 1, ticks) < 0)
         return -1;
@@ -307,6 +339,75 @@ static double own_cpu(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/* ---- the server's memory ---------------------------------------------------
+ *
+ * Two figures, summed over the server and its live children (a thread
+ * server's threads share one address space, so its one process already
+ * holds them all):
+ *   RSS (VmRSS in /proc/PID/status): the pages each process has in memory.
+ *       A forked child shares most of its pages with its parent (the
+ *       program, libc, the heap until one of them writes to it), and RSS
+ *       counts a shared page once in every process that maps it: a sum of
+ *       RSS over 1,000 children counts libc 1,000 times.
+ *   PSS (Pss in /proc/PID/smaps_rollup, Linux 4.14 and later): each page
+ *       divided by the number of processes sharing it, so the sum is what
+ *       the server and its children really take. -1 when it cannot be
+ *       read. For one process alone, what it gains while holding clients
+ *       is private memory, the same in both. */
+struct memory {
+    long procs, threads;    /* processes and threads counted */
+    long long rss_kb, pss_kb;
+};
+
+/* The number after "key" in a /proc file of "Key:  value [kB]" lines; -1
+ * when the file or the key is not there. */
+static long long proc_value(long pid, const char *file, const char *key)
+{
+    char path[80], line[256];
+    long long value = -1;
+    size_t len = strlen(key);
+    snprintf(path, sizeof path, "/proc/%ld/%s", pid, file);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (value < 0 && fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, key, len) == 0)
+            value = strtoll(line + len, NULL, 10);
+    fclose(f);
+    return value;
+}
+
+static void add_process(long pid, struct memory *m)
+{
+    long long rss = proc_value(pid, "status", "VmRSS:");
+    long long threads = proc_value(pid, "status", "Threads:");
+    long long pss = proc_value(pid, "smaps_rollup", "Pss:");
+    if (rss < 0)
+        return;  /* gone meanwhile, or a zombie: no memory left to count */
+    m->procs++;
+    m->threads += threads > 0 ? (long)threads : 1;
+    m->rss_kb += rss;
+    if (pss < 0 || m->pss_kb < 0)
+        m->pss_kb = -1;  /* one missing makes the sum meaningless */
+    else
+        m->pss_kb += pss;
+}
+
+static void server_memory(long pid, struct memory *m)
+{
+    char *end;
+    *m = (struct memory){0, 0, 0, 0};
+    add_process(pid, m);
+    for (const char *p = live_children(pid);; p = end) {
+        long child = strtol(p, &end, 10);
+        if (child <= 0)
+            break;
+        add_process(child, m);
+    }
+    if (m->procs == 0)
+        m->rss_kb = m->pss_kb = -1;
+}
+
 /* ---- the result --------------------------------------------------------- */
 
 struct result {
@@ -316,6 +417,13 @@ struct result {
     double elapsed;        /* seconds measured */
     double server_cpu;     /* seconds, or -1 without -p */
     double own_cpu;        /* seconds */
+    /* idle only */
+    long held;             /* idle connections open, each echoed once */
+    double open_s;         /* how long opening them took */
+    double first_echo;     /* the new client: connect to its first echo */
+    double idle_cpu_pct;   /* server CPU while they were held, % of a core */
+    struct memory mem0;    /* the server before they were opened */
+    struct memory mem1;    /* and while they were held */
 };
 
 /* ---- the client side of one connection ---------------------------------- */
@@ -737,6 +845,413 @@ static void run_clients(const struct plan *plan,
     free(conns);
 }
 
+/* ---- idle: many connections held, one new client timed -------------------
+ *
+ * The C10K question: what does a connection that does nothing cost a
+ * server? Not the echo: every design echoes the same bytes. What differs
+ * is what the server does for the connections that are *not* talking. A
+ * poll loop hands the kernel its whole array of descriptors on every
+ * wake-up, and the kernel looks at each; epoll keeps the list in the
+ * kernel and hands back only the ready ones; a fork or thread server keeps
+ * a process or a thread asleep for each. So: open CLIENTS connections,
+ * leave them idle, and time a new client while they are held.
+ *
+ * A connection counts as held once one byte has gone to the server and
+ * come back: then the server has accepted it and watches it. (A connection
+ * still in the listen backlog costs the server nothing yet, and proves
+ * nothing.) The generator itself must stay O(1) per event while it holds
+ * 10,000: it polls only the connections still opening, and the new
+ * client, never the idle ones but twice (once to see that nothing happens
+ * while they are held, once before closing, to see that none was lost). */
+
+/* Handshakes in flight at once: under the backlog of 128 the servers ask
+ * for, so the listen queue never overflows (Linux then drops the SYN, and
+ * the client sends it again only a second later). */
+#define OPEN_WINDOW 64
+/* Seconds held with nothing happening, to measure the server's CPU while
+ * idle (in clock ticks, 10 ms each: 1 % of a core at this length). */
+#define IDLE_HOLD 1.0
+
+/* region: idle-fd-limit */
+/* One descriptor per connection, plus the new client, stdio and a few for
+ * reading /proc. The soft limit is often 1024; a process may raise it up
+ * to the hard limit, and only root may raise that. */
+static void fit_fd_limit(long clients)
+{
+    rlim_t need = (rlim_t)clients + 32;
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) < 0)
+        die_errno(EX_OSERR, "getrlimit(RLIMIT_NOFILE)");
+    if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= need)
+        return;
+    if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < need) {
+        unsigned long long most = lim.rlim_max > 32 ? lim.rlim_max - 32 : 0;
+        die(EX_OSERR, "-c %ld needs %llu descriptors, over the hard limit "
+            "RLIMIT_NOFILE of %llu (ulimit -Hn): use -c %llu or fewer, or "
+            "raise the hard limit first (as root: ulimit -Hn %llu)", clients,
+            (unsigned long long)need, (unsigned long long)lim.rlim_max, most,
+            (unsigned long long)need);
+    }
+    rlim_t before = lim.rlim_cur;
+    lim.rlim_cur = need;
+    if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
+        die_errno(EX_OSERR, "setrlimit(RLIMIT_NOFILE, %llu)",
+                  (unsigned long long)need);
+    warn_msg("note: raised the descriptor limit (RLIMIT_NOFILE, soft) from "
+             "%llu to %llu for %ld connections", (unsigned long long)before,
+             (unsigned long long)need, clients);
+}
+/* endregion: idle-fd-limit */
+
+/* How many descriptors this process has open (-1 without /proc): the same
+ * before the connections are opened and after they are closed, or one
+ * leaked. */
+static long open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        return -1;
+    long n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* 127.0.0.0/8, ::1 or ::ffff:127.x.y.z: thousands of connections are for
+ * this machine's own servers, never another's. */
+static int is_loopback(const struct sockaddr_storage *a)
+{
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)a;
+        return ntohl(v4->sin_addr.s_addr) >> 24 == 127;
+    }
+    if (a->ss_family == AF_INET6) {
+        const struct in6_addr *v6 = &((const struct sockaddr_in6 *)a)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(v6) ||
+               (IN6_IS_ADDR_V4MAPPED(v6) && v6->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
+/* The one byte that makes a connection held: 0, or -1 on failure. */
+static int send_hello(struct conn *c, long index)
+{
+    ssize_t n = write(c->fd, stream_at(c->base), 1);
+    if (n == 1) {
+        c->sent = 1;
+        return 0;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return 0;  /* poll says when to try again */
+    fail_conn(EX_IOERR, "connection %ld: write: %s", index, strerror(errno));
+    return -1;
+}
+
+/* region: idle-open */
+/* Open count connections (conns[0] is open already), at most OPEN_WINDOW
+ * of them in flight, until each has echoed its byte or the deadline
+ * comes. Returns how many are held; the ones not held are left open in
+ * conns[] for the caller to count and close. */
+static long idle_open(struct conn *conns, long count, double deadline)
+{
+    struct pollfd fds[OPEN_WINDOW];
+    long active[OPEN_WINDOW], next = 1, held = 0;
+    nfds_t n = 0;
+    active[n++] = 0;
+    while (failure_code == 0 && held < count) {
+        while (n < OPEN_WINDOW && next < count) {
+            if (start_connect(&conns[next]) < 0)
+                return held;  /* out of ports or descriptors: said why */
+            active[n++] = next++;
+        }
+        for (nfds_t k = 0; k < n; k++) {
+            const struct conn *c = &conns[active[k]];
+            short want = c->connecting || c->sent == 0 ? POLLOUT : POLLIN;
+            fds[k] = (struct pollfd){c->fd, want, 0};
+        }
+        double left = deadline - now();
+        if (left <= 0)
+            break;
+        if (poll(fds, n, (int)(left * 1000) + 1) < 0 && errno != EINTR)
+            die_errno(EX_OSERR, "poll");
+        for (nfds_t k = 0; k < n; k++) {
+            long i = active[k];
+            struct conn *c = &conns[i];
+            short ev = fds[k].revents;
+            if (ev == 0)
+                continue;
+            if (c->connecting) {
+                int err = 0;
+                socklen_t len = sizeof err;
+                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                if (err != 0) {
+                    fail_conn(connect_exit_code(err), "connect %s: %s%s "
+                              "(with %ld connections held)", peer_text,
+                              strerror(err), errno_hint(err), held);
+                    return held;
+                }
+                c->connecting = 0;
+            }
+            if (c->sent == 0) {
+                if (send_hello(c, i) < 0)
+                    return held;
+                continue;
+            }
+            if (!(ev & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            unsigned char b;
+            ssize_t got = read(c->fd, &b, 1);
+            if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+                            errno == EINTR))
+                continue;
+            if (got <= 0) {
+                fail_conn(EX_IOERR, "connection %ld: %s before its first "
+                          "byte came back, with %ld connections held (does "
+                          "the server close clients past a limit?)", i,
+                          got < 0 ? strerror(errno) : "the server closed it",
+                          held);
+                return held;
+            }
+            if (b != *stream_at(c->base)) {
+                mismatches++;
+                fail_conn(EX_IOERR, "connection %ld: echo differs at byte 0 "
+                          "(sent 0x%02x, got 0x%02x)", i,
+                          *stream_at(c->base), b);
+                return held;
+            }
+            c->got = 1;
+            held++;
+        }
+        nfds_t keep = 0;  /* the held ones leave the poll set for good */
+        for (nfds_t k = 0; k < n; k++)
+            if (conns[active[k]].got == 0)
+                active[keep++] = active[k];
+        n = keep;
+    }
+    return held;
+}
+/* endregion: idle-open */
+
+/* One poll over the held connections, until `until` (once, at once, when
+ * that has passed): how many of them the server closed or wrote on. An
+ * idle connection must stay silent. */
+static long idle_check(const struct conn *conns, long held, double until)
+{
+    struct pollfd *fds = calloc((size_t)held + 1, sizeof *fds);
+    if (fds == NULL)
+        die(EX_OSERR, "out of memory");
+    for (long i = 0; i < held; i++)
+        fds[i] = (struct pollfd){conns[i].fd, POLLIN, 0};
+    int rc;
+    do {
+        double left = until - now();
+        rc = poll(fds, (nfds_t)held, left > 0 ? (int)(left * 1000) + 1 : 0);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0)
+        die_errno(EX_OSERR, "poll");
+    long moved = 0;
+    for (long i = 0; i < held; i++)
+        moved += fds[i].revents != 0;
+    free(fds);
+    return moved;
+}
+
+/* The new client's round trips until it has done `done` of them, within
+ * the deadline: the pingpong exchange on one connection, polled alone. 0,
+ * or -1 at the deadline or on failure. */
+static int probe_until(struct conn *c, long index, const struct plan *probe,
+                       long done, double deadline, unsigned char *buf)
+{
+    while (failure_code == 0 && c->done < done) {
+        double left = deadline - now();
+        if (left <= 0)
+            return -1;
+        short want = POLLIN;
+        if (c->connecting || c->sent < c->goal)
+            want |= POLLOUT;
+        struct pollfd pfd = {c->fd, want, 0};
+        int ready = poll(&pfd, 1, (int)(left * 1000) + 1);
+        if (ready < 0 && errno != EINTR)
+            die_errno(EX_OSERR, "poll");
+        if (ready <= 0)
+            continue;
+        if (c->connecting) {
+            int err = 0;
+            socklen_t len = sizeof err;
+            getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+            if (err != 0) {
+                fail_conn(connect_exit_code(err), "the new client: connect "
+                          "%s: %s%s", peer_text, strerror(err),
+                          errno_hint(err));
+                return -1;
+            }
+            c->connecting = 0;
+            c->t_start = now();  /* its first message starts now */
+        }
+        if ((pfd.revents & POLLOUT) &&
+            conn_write(c, (size_t)index, probe) < 0)
+            return -1;
+        if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) &&
+            conn_read(c, (size_t)index, probe, deadline, buf) < 0)
+            return -1;
+    }
+    return failure_code == 0 ? 0 : -1;
+}
+
+static void idle_probe(struct conn *c, long index, const struct plan *plan,
+                       double deadline, struct result *res)
+{
+    unsigned char *buf = malloc(READ_MAX);
+    if (buf == NULL)
+        die(EX_OSERR, "out of memory");
+    struct plan probe = *plan;
+    probe.mode = PINGPONG;
+    probe.rounds = 1;  /* first: connect and one echo, timed whole */
+    uint64_t size = (uint64_t)plan->size;
+    c->goal = size;
+    double t_connect = now();
+    if (start_connect(c) < 0 ||
+        probe_until(c, index, &probe, 1, deadline, buf) < 0) {
+        if (failure_code == 0)
+            fail_conn(EX_UNAVAILABLE, "deadline: a new client got no echo in "
+                      "%ld s while %ld idle connections were held (%" PRIu64
+                      " of %" PRIu64 " bytes came back): is the server at "
+                      "its -c cap (it needs room for one more than the idle "
+                      "ones)? one that serves a client at a time, like "
+                      "echo-server, is still serving the first of them",
+                      plan->seconds, res->held, c->got, size);
+        free(buf);
+        return;
+    }
+    res->first_echo = now() - t_connect;
+    memset(lat_hist, 0, sizeof lat_hist);  /* its round trips from here */
+    lat_count = 0;
+    lat_max = 0;
+
+    long long ticks0 = 0, ticks1 = 0;
+    if (plan->pid > 0)
+        server_ticks(plan->pid, &ticks0);
+    double cpu0 = own_cpu(), t0 = now();
+    probe.rounds = 1 + plan->rounds;
+    c->goal += size;
+    c->t_start = t0;
+    if (conn_write(c, (size_t)index, &probe) == 0)
+        probe_until(c, index, &probe, probe.rounds, deadline, buf);
+    double end = now();
+    if (failure_code == 0 && c->sent > c->got)
+        lat_add(end - c->t_start);  /* cut by the deadline: its age counts */
+    res->count = c->done - 1;
+    res->elapsed = end - t0;
+    res->own_cpu = own_cpu() - cpu0;
+    res->bytes = (double)res->count * (double)size;
+    if (plan->pid > 0 && server_ticks(plan->pid, &ticks1) == 0)
+        res->server_cpu = (double)(ticks1 - ticks0) /
+                          (double)sysconf(_SC_CLK_TCK);
+    free(buf);
+}
+
+/* Open, hold, time the new client: each step only when the one before it
+ * went well (failure_code says why not). */
+static void idle_steps(struct conn *conns, const struct plan *plan,
+                       double deadline, struct result *res)
+{
+    long count = plan->clients;
+    double t0 = now();
+    res->held = idle_open(conns, count, deadline);
+    res->open_s = now() - t0;
+    if (failure_code != 0)
+        return;
+    if (res->held < count) {
+        long answered = 0, connecting = 0;
+        for (long i = 0; i < count; i++)
+            if (conns[i].fd >= 0 && conns[i].got == 0) {
+                connecting += conns[i].connecting;
+                answered += !conns[i].connecting;
+            }
+        fail_conn(EX_UNAVAILABLE, "deadline: %ld of %ld idle connections "
+                  "open after %ld s (each echoed one byte); %ld more "
+                  "connected but never echoed, %ld still connecting: the "
+                  "server stopped accepting at %ld (its -c cap? an "
+                  "iterative server holds one)", res->held, count,
+                  plan->seconds, answered, connecting, res->held);
+        return;
+    }
+
+    /* Held: now nothing happens for IDLE_HOLD seconds, and the server's
+     * CPU time over them is what idle clients cost it. */
+    long long ticks0 = 0, ticks1 = 0;
+    if (plan->pid > 0)
+        server_ticks(plan->pid, &ticks0);
+    double h0 = now(), until = h0 + IDLE_HOLD;
+    long moved = idle_check(conns, count, until < deadline ? until : deadline);
+    double h1 = now();
+    if (plan->pid > 0 && server_ticks(plan->pid, &ticks1) == 0 && h1 > h0)
+        res->idle_cpu_pct = 100.0 * (double)(ticks1 - ticks0) /
+                            (double)sysconf(_SC_CLK_TCK) / (h1 - h0);
+    if (moved > 0) {
+        fail_conn(EX_IOERR, "the server closed (or wrote on) %ld of the %ld "
+                  "idle connections while they were held (an idle timeout, "
+                  "-t?)", moved, count);
+        return;
+    }
+    if (plan->pid > 0)
+        server_memory(plan->pid, &res->mem1);
+
+    idle_probe(&conns[count], count, plan, deadline, res);
+    if (failure_code == 0 && (moved = idle_check(conns, count, 0)) > 0)
+        fail_conn(EX_IOERR, "the server closed (or wrote on) %ld of the %ld "
+                  "idle connections while the new client was timed (an idle "
+                  "timeout, -t?)", moved, count);
+}
+
+static void run_idle(const struct plan *plan,
+                     const struct endpoint_args *where, double deadline,
+                     struct result *res)
+{
+    long count = plan->clients;
+    fit_fd_limit(count);
+    long fds_before = open_fds();
+    struct conn *conns = calloc((size_t)count + 1, sizeof *conns);
+    if (conns == NULL)
+        die(EX_OSERR, "out of memory for %ld connections", count);
+    for (long i = 0; i <= count; i++) {
+        conns[i].fd = -1;
+        conns[i].base = (uint64_t)i * 4099;  /* each its own byte */
+    }
+    if (plan->pid > 0)
+        server_memory(plan->pid, &res->mem0);
+
+    /* The first connection resolves HOST and finds the address, as in the
+     * other modes; the rest go to the address it reached. */
+    int first = connect_to(where->host, where->port);
+    peer_len = sizeof peer;
+    if (getpeername(first, (struct sockaddr *)&peer, &peer_len) < 0)
+        die_errno(EX_OSERR, "getpeername");
+    format_addr((struct sockaddr *)&peer, peer_text, sizeof peer_text);
+    if (!is_loopback(&peer)) {
+        close(first);
+        die(EX_USAGE, "bad host '%s' for -m idle: it is not a loopback "
+            "address (-m idle opens up to 65,536 connections, only to this "
+            "machine: 127.0.0.1 or ::1)", peer_text);
+    }
+    if (set_nonblocking(first) < 0)
+        die_errno(EX_OSERR, "fcntl(O_NONBLOCK)");
+    conns[0].fd = first;
+    if (send_hello(&conns[0], 0) == 0)
+        idle_steps(conns, plan, deadline, res);
+
+    for (long i = 0; i <= count; i++)
+        close_conn(&conns[i]);
+    free(conns);
+    long fds_after = open_fds();
+    if (failure_code == 0 && fds_before >= 0 && fds_after > fds_before)
+        fail_conn(EX_SOFTWARE, "%ld descriptors left open after closing "
+                  "every connection (a leak in echo-bench)",
+                  fds_after - fds_before);
+}
+
 /* ---- reference modes: the machine's own limits -------------------------- */
 
 /* A child that echoes on fd until end of file, then exits. */
@@ -882,12 +1397,82 @@ static void on_alarm(int sig)
 
 /* ---- the report --------------------------------------------------------- */
 
+/* -m idle: the columns of the other modes first, in the same order (the
+ * new client's round trips in count, rate and the latencies; the server's
+ * CPU per round trip), then its own. */
+static void report_idle(const struct plan *plan, const struct result *res,
+                        double cpu_per, double own_pct)
+{
+    const struct memory *m0 = &res->mem0, *m1 = &res->mem1;
+    double el = res->elapsed > 0 ? res->elapsed : 1e-9;
+    double rate = (double)res->count / el, mbps = res->bytes / el / 1e6;
+    double p50 = lat_quantile(0.5), p99 = lat_quantile(0.99);
+    double max = lat_max * 1e6, first = res->first_echo * 1e6;
+    /* What one idle client costs: PSS when it could be read (a fork
+     * server's children share pages), else RSS. */
+    double per = -1;
+    if (res->held > 0 && m0->pss_kb >= 0 && m1->pss_kb >= 0)
+        per = (double)(m1->pss_kb - m0->pss_kb) / (double)res->held;
+    else if (res->held > 0 && m0->rss_kb >= 0 && m1->rss_kb >= 0)
+        per = (double)(m1->rss_kb - m0->rss_kb) / (double)res->held;
+
+    if (plan->format == CSV) {
+        printf("mode,clients,size,count,seconds,rate,unit,mb_per_s,p50_us,"
+               "p99_us,max_us,mismatches,server_cpu_s,server_cpu_us_per,"
+               "generator_cpu_pct,held,open_s,first_echo_us,idle_cpu_pct,"
+               "server_procs,server_threads,rss_start_kb,rss_kb,"
+               "pss_start_kb,pss_kb,kb_per_client\n");
+        printf("idle,%ld,%ld,%lld,%.3f,%.1f,rt/s,%.1f,%.1f,%.1f,%.1f,%lld,"
+               "%.3f,%.2f,%.0f,%ld,%.3f,%.1f,%.1f,%ld,%ld,%lld,%lld,%lld,"
+               "%lld,%.1f\n", res->clients, plan->size, res->count,
+               res->elapsed, rate, mbps, p50, p99, max, mismatches,
+               res->server_cpu, cpu_per, own_pct, res->held, res->open_s,
+               first, res->idle_cpu_pct, m1->procs, m1->threads, m0->rss_kb,
+               m1->rss_kb, m0->pss_kb, m1->pss_kb, per);
+    } else if (plan->format == JSON) {
+        printf("{\"mode\":\"idle\",\"clients\":%ld,\"size\":%ld,"
+               "\"count\":%lld,\"seconds\":%.3f,\"rate\":%.1f,"
+               "\"unit\":\"rt/s\",\"mb_per_s\":%.1f,\"p50_us\":%.1f,"
+               "\"p99_us\":%.1f,\"max_us\":%.1f,\"mismatches\":%lld,"
+               "\"server_cpu_s\":%.3f,\"server_cpu_us_per\":%.2f,"
+               "\"generator_cpu_pct\":%.0f,\"held\":%ld,\"open_s\":%.3f,"
+               "\"first_echo_us\":%.1f,\"idle_cpu_pct\":%.1f,"
+               "\"server_procs\":%ld,\"server_threads\":%ld,"
+               "\"rss_start_kb\":%lld,\"rss_kb\":%lld,"
+               "\"pss_start_kb\":%lld,\"pss_kb\":%lld,"
+               "\"kb_per_client\":%.1f}\n", res->clients, plan->size,
+               res->count, res->elapsed, rate, mbps, p50, p99, max,
+               mismatches, res->server_cpu, cpu_per, own_pct, res->held,
+               res->open_s, first, res->idle_cpu_pct, m1->procs, m1->threads,
+               m0->rss_kb, m1->rss_kb, m0->pss_kb, m1->pss_kb, per);
+    } else {
+        printf("idle: %ld of %ld connections held, opened in %.3f s; a new "
+               "client: first echo %.0f us, then %lld round trips x %ld B in "
+               "%.3f s, latency p50 %.0f us, p99 %.0f us, max %.0f us; %lld "
+               "mismatches", res->held, res->clients, res->open_s, first,
+               res->count, plan->size, res->elapsed, p50, p99, max,
+               mismatches);
+        if (m1->rss_kb >= 0)
+            printf("; server (%ld process%s, %ld thread%s): RSS %.1f -> "
+                   "%.1f MB, PSS %.1f -> %.1f MB, %.1f KB per idle client, "
+                   "CPU %.0f%% of a core while idle", m1->procs,
+                   m1->procs == 1 ? "" : "es", m1->threads,
+                   m1->threads == 1 ? "" : "s", (double)m0->rss_kb / 1024,
+                   (double)m1->rss_kb / 1024, (double)m0->pss_kb / 1024,
+                   (double)m1->pss_kb / 1024, per, res->idle_cpu_pct);
+        if (cpu_per >= 0)
+            printf("; server CPU %.1f us per round trip", cpu_per);
+        printf("; generator CPU %.0f%%\n", own_pct);
+    }
+    fflush(stdout);
+}
+
 static void report(const struct plan *plan, const struct result *res)
 {
     static const char *const units[] = {"round trips", "blocks",
                                         "connections", "round trips",
-                                        "forks", "blocks"};
-    static const char *const rate_units[] = {"rt/s", "MB/s", "conn/s",
+                                        "round trips", "forks", "blocks"};
+    static const char *const rate_units[] = {"rt/s", "MB/s", "conn/s", "rt/s",
                                              "rt/s", "fork/s", "MB/s"};
     int bulk = plan->mode == PUMP || plan->mode == REF_STREAM;
     double el = res->elapsed > 0 ? res->elapsed : 1e-9;
@@ -903,6 +1488,10 @@ static void report(const struct plan *plan, const struct result *res)
     double p50 = lat_quantile(0.5), p99 = lat_quantile(0.99);
     double max = lat_max * 1e6;
     const char *name = mode_names[plan->mode];
+    if (plan->mode == IDLE) {
+        report_idle(plan, res, cpu_per, own_pct);
+        return;
+    }
 
     if (plan->format == CSV) {
         printf("mode,clients,size,count,seconds,rate,unit,mb_per_s,p50_us,"
@@ -936,7 +1525,7 @@ static void report(const struct plan *plan, const struct result *res)
     }
     fflush(stdout);
     /* Over 90 % of a core: the figure may be ours, not the server's. */
-    if (own_pct > 90 && plan->mode <= CONNECT)
+    if (own_pct > 90 && plan->mode < IDLE)
         warn_msg("note: the generator used %.0f%% of a core; it may be the "
                  "bottleneck", own_pct);
 }
@@ -944,12 +1533,19 @@ static void report(const struct plan *plan, const struct result *res)
 int main(int argc, char **argv)
 {
     struct endpoint_args args;
-    struct plan plan = {PINGPONG, 1, 10000, 64, 10, 0, TEXT, 0};
+    struct plan plan = {PINGPONG, 1, 10000, 64, 10, 0, TEXT, 0, 0};
     struct result res = {0};
+    res.mem0 = res.mem1 = (struct memory){0, 0, -1, -1};  /* not measured */
 
     trace_init("echo-bench", 0);
     parse_client_args(argc, argv, &args, usage, "m:c:n:s:d:p:o:", on_option,
                       &plan);
+    if (plan.mode != IDLE && plan.clients > CLIENTS_MAX)
+        die(EX_USAGE, "bad value '%ld' for -c: expected a number of clients "
+            "from 1 to %d (up to %d with -m idle)", plan.clients, CLIENTS_MAX,
+            IDLE_CLIENTS_MAX);
+    if (plan.mode == IDLE && !plan.rounds_given)
+        plan.rounds = 500;  /* a few hundred: enough for a p99 */
     if (!plan.size_given)
         plan.size = plan.mode == PUMP ? 8192
                     : plan.mode == REF_STREAM ? READ_MAX : 64;
@@ -980,13 +1576,17 @@ int main(int argc, char **argv)
     case REF_STREAM:
         ref_stream(&plan, deadline, &res);
         break;
+    case IDLE:
+        res.server_cpu = -1;  /* until the new client is timed */
+        run_idle(&plan, &args, deadline, &res);
+        break;
     default:
         run_clients(&plan, &args, deadline, &res);
         break;
     }
     alarm(0);
-    res.clients = plan.mode <= CONNECT ? plan.clients : 1;
-    if (plan.mode > CONNECT)
+    res.clients = plan.mode < REF_SOCKETPAIR ? plan.clients : 1;
+    if (plan.mode >= REF_SOCKETPAIR)
         res.server_cpu = -1;
     report(&plan, &res);
     if (failure_code != 0)

@@ -3,10 +3,13 @@
  * echo-bench must tell the truth about what happened: a hard deadline
  * against a server that accepts and never answers, the offset of the first
  * byte that came back different, a server that closed mid-message, and
- * figures a script can read (-o csv, -o json). make bench's SVG is checked
- * as data, not as a picture, on a CSV fixture (no bench is run): it must be
- * well-formed XML and carry exactly one bar (data-server, data-workload)
- * per server and workload.
+ * figures a script can read (-o csv, -o json). -m idle holds 200 idle
+ * connections (never 10,000 here: make bench does that) on the poll and
+ * epoll servers, and must say so when a server stops accepting, when the
+ * hard descriptor limit is too low, and when the new client gets no echo.
+ * make bench's SVGs are checked as data, not as pictures, on CSV fixtures
+ * (no bench is run): well-formed XML with exactly one bar per server and
+ * workload, and one series per server in the idle-clients chart.
  */
 #include <criterion/criterion.h>
 
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -284,6 +288,8 @@ Test(bench, bad_values_are_refused_with_what_would_work)
 {
     static const struct { const char *flag, *value, *says; } bad[] = {
         {"-m", "ping", "pingpong, pump, connect"},
+        {"-c", "5000", "from 1 to 1000 (up to 65536 with -m idle)"},
+        {"-c", "70000", "from 1 to 1000 (up to 65536 with -m idle)"},
         {"-o", "xml", "text, csv or json"},
         {"-s", "70000", "from 1 to 65536"},
         {"-d", "0", "from 1 to 3600"},
@@ -302,6 +308,198 @@ Test(bench, bad_values_are_refused_with_what_would_work)
                   bad[i].flag, bad[i].value, r.err);
         run_result_free(&r);
     }
+}
+
+/* ---- idle clients ------------------------------------------------------- */
+
+/* echo-bench -m idle -o csv ARGS... PORT against srv, checked to exit with
+ * code; the output in r (freed by the caller). */
+static void idle_run(const char *const args[], uint16_t port, int code,
+                     struct run_result *r)
+{
+    char how[64];
+    long long ms;
+    bench_run(args, port, r, &ms);
+    cr_assert(exited_with(&r->exit, code), "echo-bench %s: %s, not exit %d; "
+              "stderr: %s", args[0], describe_exit(&r->exit, how, sizeof how),
+              code, r->err);
+}
+
+static double field_num(const char *out, const char *name)
+{
+    char v[64];
+    cr_assert(csv_field(out, name, v, sizeof v), "no column %s in: %s", name,
+              out);
+    return atof(v);
+}
+
+/* 200 idle connections held, a new client timed, the server's memory and
+ * CPU read; then every connection closed: the server, which closes its
+ * side when it reads end of file, is back to the descriptors it had. */
+static void idle_case(const char *name)
+{
+    struct server srv;
+    struct run_result r;
+    char pid[16];
+    need("echo-bench");
+    need(name);
+    const char *const cap[] = {"-c", "201", NULL};
+    cr_assert_eq(server_start(&srv, name, cap, NULL), 0, "%s",
+                 harness_error());
+    snprintf(pid, sizeof pid, "%ld", (long)srv.pid);
+    int fds0 = count_open_fds(srv.pid);
+    cr_assert_gt(fds0, 0, "no /proc/%s/fd", pid);
+    idle_run(ARGS("-m", "idle", "-c", "200", "-n", "300", "-o", "csv", "-d",
+                  "20", "-p", pid), srv.port, 0, &r);
+    const char *out = (const char *)r.out;
+    cr_expect_eq(count_lines(out), 2, "%s: not a header and a row: %s", name,
+                 out);
+    cr_expect_eq(field_num(out, "held"), 200, "%s: %s", name, out);
+    cr_expect_eq(field_num(out, "count"), 300, "%s: %s", name, out);
+    cr_expect_eq(field_num(out, "mismatches"), 0, "%s: %s", name, out);
+    double p50 = field_num(out, "p50_us"), p99 = field_num(out, "p99_us");
+    double max = field_num(out, "max_us");
+    cr_expect(p50 > 0 && p50 <= p99 && p99 <= max && max < 20e6,
+              "%s: latency p50 %.1f, p99 %.1f, max %.1f us", name, p50, p99,
+              max);
+    cr_expect(field_num(out, "first_echo_us") > 0, "%s: %s", name, out);
+    cr_expect(field_num(out, "open_s") > 0, "%s: %s", name, out);
+    double rss = field_num(out, "rss_kb");
+    cr_expect(rss > 100 && rss < 64 * 1024, "%s: RSS %.0f KB", name, rss);
+    cr_expect(field_num(out, "rss_start_kb") > 0, "%s: %s", name, out);
+    cr_expect_eq(field_num(out, "server_procs"), 1, "%s: %s", name, out);
+    cr_expect_eq(field_num(out, "server_threads"), 1, "%s: %s", name, out);
+    double idle = field_num(out, "idle_cpu_pct");
+    cr_expect(idle >= 0 && idle <= 100, "%s: idle CPU %.1f %%", name, idle);
+    run_result_free(&r);
+
+    /* Bounded wait for the server to see the 201 ends of file. */
+    int fds = count_open_fds(srv.pid);
+    for (long long end = now_ms() + 5000; fds > fds0 && now_ms() < end;
+         fds = count_open_fds(srv.pid))
+        nap_ms(20);
+    cr_expect_eq(fds, fds0, "%s holds %d descriptors after echo-bench ended, "
+                 "%d before: a connection was left open", name, fds, fds0);
+    cr_expect_eq(server_stop_clean(&srv), 0, "%s", harness_error());
+    server_release(&srv);
+}
+
+Test(bench, idle_holds_200_clients_on_the_poll_server_and_closes_them)
+{
+    idle_case("echo-server-poll");
+}
+
+Test(bench, idle_holds_200_clients_on_the_epoll_server_and_closes_them)
+{
+    idle_case("echo-server-epoll");
+}
+
+Test(bench, idle_says_how_many_were_open_when_the_server_stops_accepting)
+{
+    struct server srv;
+    struct run_result r;
+    long long ms;
+    char how[64];
+    need("echo-bench");
+    need("echo-server-poll");
+    const char *const cap[] = {"-c", "50", NULL};
+    cr_assert_eq(server_start(&srv, "echo-server-poll", cap, NULL), 0, "%s",
+                 harness_error());
+    bench_run(ARGS("-m", "idle", "-c", "200", "-d", "3"), srv.port, &r, &ms);
+    cr_expect(exited_with(&r.exit, 69), "%s; stderr: %s",
+              describe_exit(&r.exit, how, sizeof how), r.err);
+    cr_expect(ms >= 2900 && ms <= 6000, "-d 3 took %lld ms", ms);
+    cr_expect(strstr(r.err, "50 of 200 idle connections open after 3 s") !=
+                  NULL && strstr(r.err, "-c cap") != NULL,
+              "the message does not give the count and the cap: %s", r.err);
+    run_result_free(&r);
+    server_release(&srv);
+}
+
+Test(bench, idle_ends_at_its_deadline_against_a_server_that_never_answers)
+{
+    struct run_result r;
+    char how[64];
+    long long ms;
+    uint16_t port;
+    need("echo-bench");
+    pid_t fake = start_fake(SILENT, &port);
+    bench_run(ARGS("-m", "idle", "-c", "20", "-d", "2"), port, &r, &ms);
+    stop_fake(fake);
+    cr_expect(exited_with(&r.exit, 69), "%s; stderr: %s",
+              describe_exit(&r.exit, how, sizeof how), r.err);
+    cr_expect(ms >= 1900 && ms <= 4000, "-d 2 took %lld ms", ms);
+    cr_expect(strstr(r.err, "0 of 20 idle connections open after 2 s") !=
+                  NULL, "%s", r.err);
+    run_result_free(&r);
+}
+
+/* The iterative server serves the one idle client and nobody else: the new
+ * client's echo never comes, and -d ends the wait with a reason. */
+Test(bench, idle_against_the_iterative_server_says_why_no_echo_came)
+{
+    struct server srv;
+    struct run_result r;
+    long long ms;
+    char how[64];
+    need("echo-bench");
+    need("echo-server");
+    cr_assert_eq(server_start(&srv, "echo-server", NULL, NULL), 0, "%s",
+                 harness_error());
+    bench_run(ARGS("-m", "idle", "-c", "1", "-d", "2"), srv.port, &r, &ms);
+    cr_expect(exited_with(&r.exit, 69), "%s; stderr: %s",
+              describe_exit(&r.exit, how, sizeof how), r.err);
+    cr_expect(ms >= 1900 && ms <= 4000, "-d 2 took %lld ms", ms);
+    cr_expect(strstr(r.err, "no echo in 2 s while 1 idle connections were "
+                            "held") != NULL &&
+                  strstr(r.err, "one that serves a client at a time") != NULL,
+              "%s", r.err);
+    run_result_free(&r);
+    server_release(&srv);
+}
+
+/* The hard limit is lowered in this test's own process (each Criterion
+ * test is a process of its own), so echo-bench inherits it. */
+Test(bench, idle_refuses_clearly_when_the_hard_descriptor_limit_is_too_low)
+{
+    struct run_result r;
+    uint16_t port;
+    need("echo-bench");
+    cr_assert_eq(free_port("127.0.0.1", &port), 0, "%s", harness_error());
+    struct rlimit lim = {100, 100};
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &lim), 0, "setrlimit");
+    idle_run(ARGS("-m", "idle", "-c", "200", "-d", "5"), port, 71, &r);
+    cr_expect(count_lines(r.err) == 1 &&
+                  strstr(r.err, "-c 200 needs 232 descriptors, over the hard "
+                                "limit RLIMIT_NOFILE of 100") != NULL &&
+                  strstr(r.err, "use -c 68 or fewer") != NULL,
+              "not one line with the limit and what would work: %s", r.err);
+    run_result_free(&r);
+}
+
+Test(bench, idle_raises_its_soft_descriptor_limit_and_says_so)
+{
+    struct server srv;
+    struct run_result r;
+    need("echo-bench");
+    need("echo-server-epoll");
+    const char *const cap[] = {"-c", "201", NULL};
+    cr_assert_eq(server_start(&srv, "echo-server-epoll", cap, NULL), 0, "%s",
+                 harness_error());
+    struct rlimit lim;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &lim), 0);
+    if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < 1024)
+        cr_skip_test("the hard descriptor limit is under 1024 here");
+    lim.rlim_cur = 64;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &lim), 0, "setrlimit");
+    idle_run(ARGS("-m", "idle", "-c", "200", "-n", "50", "-d", "20"),
+             srv.port, 0, &r);
+    cr_expect(strstr(r.err, "raised the descriptor limit (RLIMIT_NOFILE, "
+                            "soft) from 64 to 232") != NULL, "%s", r.err);
+    cr_expect(strstr((const char *)r.out, "200 of 200 connections held") !=
+                  NULL, "%s", r.out);
+    run_result_free(&r);
+    server_release(&srv);
 }
 
 /* ---- the chart ---------------------------------------------------------- */
@@ -336,8 +534,9 @@ static void scratch_fini(void)
 {
     char path[128];
     static const char *const names[] = {"bench.csv", "bench.svg", "raw.csv",
-                                        "pairs.csv", "table.csv"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+                                        "pairs.csv", "table.csv", "idle.csv",
+                                        "idle.svg"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         snprintf(path, sizeof path, "%s/%s", scratch, names[i]);
         unlink(path);
     }
@@ -497,4 +696,78 @@ Test(bench_table, paired_checks_use_the_median_of_the_pair_ratios,
     cr_expect(strstr(table, "the same pairs | 0.95x | >= 0.90x | met |")
                   != NULL, "uv / epoll is not 1 / 1.05:\n%s", table);
     run_result_free(&r);
+}
+
+/* What make bench's scaling part writes to build/bench/idle.csv (the
+ * columns the chart reads, and more), with a name to escape. */
+static const char idle_fixture[] =
+    "server,cap,mode,clients,size,count,seconds,rate,unit,mb_per_s,p50_us,"
+    "p99_us,max_us,mismatches,server_cpu_s,server_cpu_us_per,"
+    "generator_cpu_pct,held,open_s,first_echo_us\n"
+    "echo-server-poll,65536,idle,1000,64,500,0.2,2500,rt/s,0.1,300.0,"
+    "1400.0,1600.0,0,0.15,300.0,10,1000,0.1,1800\n"
+    "echo-server-epoll,65536,idle,1000,64,500,0.02,25000,rt/s,1.6,30.0,"
+    "180.0,1400.0,0,0.01,20.0,40,1000,0.1,1000\n"
+    "echo-server-poll,65536,idle,10000,64,500,6.0,83,rt/s,0.0,11800.0,"
+    "16000.0,23000.0,0,5.6,11200.0,1,10000,2.0,29000\n"
+    "echo-server-epoll,65536,idle,10000,64,500,0.02,25000,rt/s,1.6,28.0,"
+    "70.0,300.0,0,0.01,20.0,40,10000,0.9,300\n"
+    "a<b&c,4096,idle,4095,64,500,0.02,25000,rt/s,1.6,26.0,77.0,356.0,0,"
+    "0.01,20.0,40,4095,1.8,750\n";
+
+static int count_tags(const char *svg, const char *tag, const char *server)
+{
+    int n = 0;
+    char s[128];
+    for (const char *p = svg; (p = strstr(p, tag)) != NULL; p++)
+        if (server == NULL ||
+            (attr(p, "data-server", s, sizeof s) && strcmp(s, server) == 0))
+            n++;
+    return n;
+}
+
+Test(bench_chart, idle_chart_is_well_formed_with_one_series_per_server,
+     .init = scratch_init, .fini = scratch_fini)
+{
+    char csv[128], svg_path[128], script[1024], how[64];
+    struct run_result r;
+    snprintf(csv, sizeof csv, "%s/idle.csv", scratch);
+    snprintf(svg_path, sizeof svg_path, "%s/idle.svg", scratch);
+    FILE *f = fopen(csv, "w");
+    cr_assert_not_null(f);
+    fputs(idle_fixture, f);
+    fclose(f);
+    snprintf(script, sizeof script, "%s/tests/scripts/bench.sh",
+             SOCKLAB_ROOT);
+    const char *const args[] = {script, "--idle-chart", csv, svg_path, NULL};
+    cr_assert_eq(run_program("/bin/sh", args, NULL, 0, 20000, &r), 0, "%s",
+                 harness_error());
+    cr_assert(exited_with(&r.exit, 0), "bench.sh --idle-chart: %s; %s",
+              describe_exit(&r.exit, how, sizeof how), r.err);
+    run_result_free(&r);
+
+    f = fopen(svg_path, "r");
+    cr_assert_not_null(f, "no %s", svg_path);
+    static char svg[1 << 16];
+    size_t n = fread(svg, 1, sizeof svg - 1, f);
+    fclose(f);
+    svg[n] = '\0';
+    const char *why = xml_problem(svg);
+    cr_assert_null(why, "the SVG is not well-formed: %s", why);
+
+    static const struct { const char *server; int points; } want[] = {
+        {"echo-server-poll", 2}, {"echo-server-epoll", 2}, {"a&lt;b&amp;c", 1}};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        cr_expect_eq(count_tags(svg, "<g class=\"series\"", want[i].server), 1,
+                     "%s: not exactly one series", want[i].server);
+        cr_expect_eq(count_tags(svg, "<circle class=\"point\"",
+                                want[i].server), want[i].points,
+                     "%s: not %d points", want[i].server, want[i].points);
+    }
+    cr_expect_eq(count_tags(svg, "<g class=\"series\"", NULL), 3,
+                 "3 series, one per server");
+    cr_expect_eq(count_tags(svg, "<circle class=\"point\"", NULL), 5);
+    cr_expect(strstr(svg, ">10 ms<") != NULL && strstr(svg, ">10 us<") != NULL,
+              "the latency axis does not run on a log scale from 10 us to "
+              "10 ms");
 }

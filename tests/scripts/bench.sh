@@ -28,11 +28,27 @@
 #   - as root, it runs in a network namespace of its own (unshare -n), so
 #     nothing else on the machine talks over its loopback.
 #
+# Then the scaling part (issue 16), its own section: idle clients.
+#   idle-N        N connections opened and held idle, then one new client's
+#                 500 round trips of 64 B timed while they are held
+#                 (echo-bench -m idle), and the server's memory and CPU.
+#   poll, epoll and libuv at each N of IDLE_COUNTS; fork and thread at each
+#   N up to the largest their cap allows (the -c range in their -h, minus
+#   one slot for the new client). One pass, servers back to back at each N,
+#   so the ratios between them are from the same minute. A table on
+#   stdout, build/bench/idle.csv and the chart build/bench/idle.svg (the
+#   new client's latency against N, log scales).
+#
 #   sh tests/scripts/bench.sh                 the whole bench
+#   sh tests/scripts/bench.sh --idle          only the scaling part
 #   sh tests/scripts/bench.sh --chart CSV SVG  only draw SVG from a bench.csv
+#   sh tests/scripts/bench.sh --idle-chart CSV SVG  the same from an idle.csv
 #
 # Environment: ROUNDS (3), BENCH_SECONDS per measurement (1), PAIRS per
 # paired check (7), SERVERS, BASELINE (echo-server-poll), SOCKLAB_BIN (bin).
+# For the scaling part: IDLE_COUNTS ("1000 10000"; IDLE_COUNTS= skips it,
+# IDLE_COUNTS=1000 keeps a quick bench quick), IDLE_SERVERS (poll, epoll,
+# libuv, thread, fork), IDLE_SECONDS, the deadline of each measurement (120).
 set -eu
 cd "$(dirname "$0")/../.."
 . tests/scripts/lib.sh
@@ -43,6 +59,16 @@ if [ "${1:-}" = --chart ]; then
     awk -F, -f tests/scripts/bench_svg.awk "$2" >"$3.tmp" && mv "$3.tmp" "$3"
     exit
 fi
+if [ "${1:-}" = --idle-chart ]; then
+    [ $# -eq 3 ] || { echo "usage: bench.sh --idle-chart CSV SVG" >&2; exit 64; }
+    [ -r "$2" ] || { echo "bench.sh: cannot read '$2': expected an idle.csv" >&2; exit 66; }
+    awk -F, -f tests/scripts/bench_idle_svg.awk "$2" >"$3.tmp" && mv "$3.tmp" "$3"
+    exit
+fi
+case ${1:-} in
+    ''|--idle) ;;
+    *) echo "bench.sh: unknown option '$1': expected --idle, --chart CSV SVG or --idle-chart CSV SVG" >&2; exit 64;;
+esac
 
 # A loopback of our own: re-run inside unshare -n with lo up.
 if [ -z "${SOCKLAB_BENCH_NETNS:-}" ] && [ "$(id -u)" = 0 ] &&
@@ -73,6 +99,57 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+IDLE_COUNTS=${IDLE_COUNTS-"1000 10000"}
+IDLE_SERVERS=${IDLE_SERVERS:-"echo-server-poll echo-server-epoll uv-echo-server echo-server-thread echo-server-fork"}
+IDLE_SECONDS=${IDLE_SECONDS:-120}
+for n in $IDLE_COUNTS; do
+    case $n in ''|*[!0-9]*|0) echo "bench.sh: bad IDLE_COUNTS '$IDLE_COUNTS': expected numbers of clients, 1 or more, e.g. \"1000 10000\"" >&2; exit 64;; esac
+done
+case $IDLE_SECONDS in ''|*[!0-9]*|0) echo "bench.sh: bad IDLE_SECONDS '$IDLE_SECONDS': expected 1 or more" >&2; exit 64;; esac
+
+# ---- the scaling part: idle clients ----------------------------------------
+# One echo-bench -m idle per server and N, its row appended to idle.csv as
+# SERVER,CAP,<echo-bench's columns>. The server gets -c N+1: room for the
+# idle ones and the new client.
+idle_scaling() {
+    iraw=$OUT/idle.csv
+    echo "server,cap,mode,clients,size,count,seconds,rate,unit,mb_per_s,p50_us,p99_us,max_us,mismatches,server_cpu_s,server_cpu_us_per,generator_cpu_pct,held,open_s,first_echo_us,idle_cpu_pct,server_procs,server_threads,rss_start_kb,rss_kb,pss_start_kb,pss_kb,kb_per_client" >"$iraw"
+    echo "bench: idle clients: $IDLE_COUNTS, up to ${IDLE_SECONDS} s each" >&2
+    done_at=" "
+    for n in $IDLE_COUNTS; do
+        for name in $IDLE_SERVERS; do
+            [ -x "$BIN/$name" ] || { echo "bench: $name not built: no idle row" >&2; continue; }
+            # The cap, as the server's own -h gives it: "-c MAX ... 1-4096".
+            cap=$("$BIN/$name" -h 2>&1 | sed -n 's/^ *-c MAX .*1-\([0-9]*\).*/\1/p')
+            [ -n "$cap" ] || { echo "bench: $name -h gives no -c range: no idle row" >&2; continue; }
+            m=$n
+            [ "$m" -lt "$cap" ] || m=$((cap - 1))
+            case $done_at in *" $name:$m "*) continue;; esac  # capped: done
+            done_at="$done_at$name:$m "
+            "$BIN/$name" -c $((m + 1)) 0 >"$tmp/ready" 2>"$tmp/server-err" &
+            pid=$!
+            port=$(wait_port "$tmp/ready") ||
+                { echo "bench: $name did not start: $(cat "$tmp/server-err")" >&2; exit 70; }
+            echo "bench: $name, $m idle clients" >&2
+            if "$BIN/echo-bench" -m idle -c "$m" -o csv -d "$IDLE_SECONDS" -p "$pid" 127.0.0.1 "$port" >"$tmp/one" 2>"$tmp/err"; then
+                tail -n 1 "$tmp/one" | sed "s/^/$name,$cap,/" >>"$iraw"
+            else
+                echo "bench: $name idle-$m: $(cat "$tmp/err")" >&2
+            fi
+            kill -TERM "$pid"; wait "$pid" 2>/dev/null || :; pid=
+        done
+    done
+    echo
+    awk -F, -f tests/scripts/bench_idle_table.awk "$iraw"
+    awk -F, -f tests/scripts/bench_idle_svg.awk "$iraw" >"$OUT/idle.svg"
+    echo "bench: wrote $iraw and $OUT/idle.svg; make bench-chart copies the chart to lessons/img/" >&2
+}
+if [ "${1:-}" = --idle ]; then
+    [ -n "$IDLE_COUNTS" ] || { echo "bench.sh: --idle with IDLE_COUNTS empty: nothing to measure" >&2; exit 64; }
+    idle_scaling
+    exit
+fi
 
 case $ROUNDS in ''|*[!0-9]*|0) echo "bench.sh: bad ROUNDS '$ROUNDS': expected 1 or more" >&2; exit 64;; esac
 case $DUR in ''|*[!0-9]*|0) echo "bench.sh: bad BENCH_SECONDS '$DUR': expected 1 or more" >&2; exit 64;; esac
@@ -187,3 +264,4 @@ awk -F, -v base="$BASELINE" -v csv="$OUT/bench.csv" -v pairs="$pairs" \
     -f tests/scripts/bench_table.awk "$raw" "$pairs"
 awk -F, -f tests/scripts/bench_svg.awk "$OUT/bench.csv" >"$OUT/bench.svg"
 echo "bench: wrote $OUT/bench.csv, $OUT/bench.svg and $raw (every round); make bench-chart copies the chart to lessons/img/" >&2
+[ -z "$IDLE_COUNTS" ] || idle_scaling
