@@ -123,11 +123,26 @@
 #               ready=transfer) and to a client whose first echo must be
 #               back before the next terminal (ready=first). With show=both
 #               its stderr counts too
-#   type=WORD or type='WORDS'  lines typed into a terminal 2, 3... (or a
-#               lone command), "\n" between lines: each is shown on its
-#               screen as a terminal echoes it, then sent with Enter, then
-#               the terminal settles; then Ctrl-D, unless end= keeps it
-#               running
+#   type=WORD or type='WORDS'  lines typed into this terminal (a terminal
+#               2, 3..., or a lone command), "\n" between lines: each is
+#               shown on its screen as a terminal echoes it, then sent with
+#               Enter, then the terminal settles; then Ctrl-D, unless end=
+#               keeps it running
+#   type=N:TEXT before this terminal runs, the line TEXT is typed into the
+#               earlier terminal N (2..9, left running), in the same way.
+#               A value that does not start with a digit 2-9 and ":" is
+#               typed into this terminal
+#   stop=N      before this terminal runs, the earlier terminal N (left
+#               running) gets its end= there and then (Ctrl-C, SIGTERM,
+#               Ctrl-D for eof...) and is waited for; it is not ended again
+#   after=N:TEXT  before this terminal runs, wait until terminal N (1..9,
+#               earlier) shows a line holding TEXT, not counting the lines
+#               typed into it (the echo of a typed line, a trace line)
+#   until=ERE   run this command (one that ends by itself and reads
+#               nothing) again until a line of its output matches ERE (grep
+#               -E), at most for its timeout, as a learner who looks again
+#               a moment later: a state the kernel reaches on a timer (a
+#               delayed ACK) or a beat later
 #   order=any   the lines may come in any order (the rows of ss, which the
 #               kernel lists in hash order): the same lines, masked, in any
 #               order, match
@@ -186,7 +201,11 @@
 # The order: terminal 1 starts; its ready line is waited for (never a
 # sleep), then it settles. Terminals 2, 3... run one after the other: each
 # to its end, or, left running (end=), until its ready= line if it has one
-# and until it settles. After the last: terminal 1's block is taken if it
+# and until it settles. Before a terminal runs, in this order: its
+# type=N:TEXT is typed, the terminal left running just before it is waited
+# for as just said (after that typing: a client such as nc shows nothing
+# until it has something to send), its stop= ends one, its after= is
+# waited for. After the last: terminal 1's block is taken if it
 # says end=none; the terminals left running end, the newest first, as one
 # cleans up (each once settled; exit ones are waited for); then terminal 1
 # gets its end= (Ctrl-C, SIGTERM, ^C, or nothing for exit) and its output
@@ -1020,6 +1039,7 @@ function run_marker(s,    t, n, i, w, k, v) {
     R_BAD = ""
     R_END = ""
     R_TYPE = ""
+    split("", R_MORE)
     R_OPT["terminal"] = 0
     R_OPT["end"] = "SIGINT"
     R_OPT["show"] = "both"
@@ -1045,10 +1065,18 @@ function run_marker(s,    t, n, i, w, k, v) {
             R_OPT[k] = v
         else if (k == "ready" && v != "" && v !~ /\t/)
             R_OPT[k] = v
-        else if (k == "type" && v != "" && v !~ /\t/)
+        else if (k == "type" && v ~ /^[2-9]:./ && v !~ /\t/ && !("typeto" in R_MORE))
+            R_MORE["typeto"] = v
+        else if (k == "type" && v != "" && v !~ /^[2-9]:/ && v !~ /\t/ && R_TYPE == "")
             R_TYPE = v
+        else if (k == "until" && v != "" && !(k in R_MORE))
+            R_MORE[k] = v
+        else if (k == "stop" && v ~ /^[2-9]$/ && !(k in R_MORE))
+            R_MORE[k] = v
+        else if (k == "after" && v ~ /^[1-9]:./ && v !~ /\t/ && !(k in R_MORE))
+            R_MORE[k] = v
         else if (R_BAD == "")
-            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit|^C|none|eof, show=both|stdout|stderr, output=none|ignore, timeout=1..60, order=any|per-process, ready=TEXT, type=WORD or type=\047WORDS\047)"
+            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit|^C|none|eof, show=both|stdout|stderr, output=none|ignore, timeout=1..60, order=any|per-process, ready=TEXT, type=WORDS or type=N:TEXT, stop=N, after=N:TEXT, until=ERE; each once)"
     }
     return 1
 }
@@ -1081,11 +1109,11 @@ function record(p) {
 }
 
 # No output block came for the parts still waiting (all of them, or all but
-# a terminal 1 when keep1 is set): report each.
+# terminal 1 and the terminals left running when keep1 is set): report each.
 function unclaimed(ln, keep1,    i, n) {
     n = 0
     for (i = 1; i <= NW; i++) {
-        if (keep1 && PT[W[i]] == 1)
+        if (keep1 && (PT[W[i]] == 1 || PK[W[i]]))
             W[++n] = W[i]
         else
             problem(PM[W[i]], "<!-- run: " PN[W[i]] (PT[W[i]] ? " terminal=" PT[W[i]] : "") " -->: no ```text block holds its output before line " ln " (write one, or say output=none)")
@@ -1178,6 +1206,15 @@ BEGIN {
             problem(FNR, "<!-- run: " R_NAME " -->: ready= belongs to terminal 1 or a terminal left running (end=), the ones that are waited for")
         if (R_OPT["terminal"] == 1 && R_OPT["show"] == "stderr")
             problem(FNR, "<!-- run: " R_NAME " -->: terminal 1 must show its stdout, where its ready line goes")
+        if ("until" in R_MORE && (R_OPT["terminal"] == 1 || R_END != "" || R_TYPE != ""))
+            problem(FNR, "<!-- run: " R_NAME " -->: until= belongs to a command that ends by itself and reads nothing (a lone one, or a terminal 2, 3... without end= or type=)")
+        for (k in R_MORE)
+            if (k == "until")
+                continue
+            else if (R_OPT["terminal"] < 2)
+                problem(FNR, "<!-- run: " R_NAME " -->: " (k == "typeto" ? "type" : k) "= belongs to a terminal 2, 3... (it acts on an earlier terminal of the same example)")
+            else if (substr(R_MORE[k], 1, 1) + 0 >= R_OPT["terminal"])
+                problem(FNR, "<!-- run: " R_NAME " terminal=" R_OPT["terminal"] " -->: " (k == "typeto" ? "type" : k) "=" R_MORE[k] " must name an earlier terminal")
         p = seq + (++parts)
         PM[p] = FNR
         PN[p] = R_NAME
@@ -1197,6 +1234,12 @@ BEGIN {
         # A terminal 2, 3... without end= runs to its end: "-".
         if (R_OPT["terminal"] >= 2 && R_END == "")
             PE[p] = "-"
+        PK[p] = R_OPT["terminal"] >= 2 && R_END != ""
+        # What acts on other terminals, or again: one key=value a line.
+        printf "" > (work "/" p ".opt")
+        for (k in R_MORE)
+            print k "=" R_MORE[k] > (work "/" p ".opt")
+        close(work "/" p ".opt")
         PO_NONE[p] = R_OPT["output"] != "block"
         if (R_OPT["output"] == "ignore")
             PO[p] = -1
@@ -1211,8 +1254,11 @@ BEGIN {
     if (info == "text" || info == "console") {
         texts++
         # Terminals 2, 3... take the first text block after their command;
-        # so does a lone command. Terminal 1 takes it only when no other
-        # part of its example is waiting: its output may come last.
+        # so does a lone command: the newest waiting part other than
+        # terminal 1 takes it. Terminal 1 takes it only when no other part
+        # of its example is waiting: its output may come last. A terminal
+        # left running (end=) stays waiting past the next markers (see
+        # unclaimed), so its block may come after theirs.
         for (i = NW; i >= 1; i--)
             if (PT[W[i]] != 1)
                 break
@@ -1871,19 +1917,30 @@ keyboard() {
     sleep $((limit * 10 + 10)) 1<>"$dir/$1.in" &
     echo $! >"$dir/$1.kbd"
 }
-# typing T: type each line of T.type into terminal T, echoed on its screen
-# as a terminal does, then wait for it to settle before the next line.
+# opt T KEY: the value of option KEY (type=N:..., stop=, after=, until=)
+# of terminal T, or nothing.
+opt() { sed -n "s/^$2=//p" "$dir/$1.opt" 2>/dev/null; }
+# typeinto T LINE: LINE is typed into terminal T: echoed on its screen as a
+# terminal does (and noted in T.typed, so that after= can tell it from
+# what the programs print), sent with Enter; then T settles.
+typeinto() {
+    printf "%s\n" "$2" >>"$dir/$1.out"
+    printf "%s\n" "$2" >>"$dir/$1.typed"
+    printf "%s\n" "$2" >"$dir/$1.in"
+    idle "$(cat "$dir/$1.pid")"
+}
+# typing T: type each line of T.type into terminal T.
 typing() {
     [ -f "$dir/$1.type" ] || return 0
     while IFS= read -r typed; do
-        printf "%s\n" "$typed" >>"$dir/$1.out"
-        printf "%s\n" "$typed" >"$dir/$1.in"
-        idle "$(cat "$dir/$1.pid")"
+        typeinto "$1" "$typed"
     done <"$dir/$1.type"
 }
 # stop T: end terminal T the way its T.end says, once it has settled; then
-# wait for it, and kill what it leaves.
+# wait for it, and kill what it leaves. Once only (T.stopped).
 stop() {
+    [ ! -f "$dir/$1.stopped" ] || return 0
+    : >"$dir/$1.stopped"
     e=$(cat "$dir/$1.end") pk=$(cat "$dir/$1.pid")
     [ "$e" = exit ] || idle "$pk"
     [ "$e" != none ] || [ -f "$dir/$1.snap" ] || cp "$dir/$1.out" "$dir/$1.snap"
@@ -1894,10 +1951,71 @@ stop() {
     esac
     # Ctrl-D, or after a signal: its input ends (a keyboard left alone).
     [ ! -f "$dir/$1.kbd" ] || kill "$(cat "$dir/$1.kbd")" 2>/dev/null
-    wait "$pk"
+    # (2>/dev/null: the shell would say "Terminated" after a SIGTERM.)
+    wait "$pk" 2>/dev/null
     kill "$(cat "$dir/$1.dog")" 2>/dev/null
     kill -KILL "-$pk" 2>/dev/null
     [ ! -f "$dir/$1.timeout" ] || fail "terminal $1 did not end within $limit s (after $e)"
+}
+# shown T TEXT: how many lines terminal T shows that hold TEXT, less those
+# typed into it.
+shown() {
+    n=$(grep -cF -e "$2" "$dir/$1.out" 2>/dev/null)
+    m=$(grep -cF -e "$2" "$dir/$1.typed" 2>/dev/null)
+    echo $(( ${n:-0} - ${m:-0} ))
+}
+# held K: terminal K, just started and left running, is where the lesson
+# wants it before the next terminal: at its ready= line if it has one, and
+# settled. 1 when it ended first.
+held() {
+    pk=$(cat "$dir/$1.pid")
+    if [ -f "$dir/$1.want" ] && ! ready "$1" "$pk"; then
+        fail "terminal $1 ended (or timed out) before its ready line \"$(cat "$dir/$1.want")\""
+        return 1
+    fi
+    idle "$pk"
+}
+# prepare K: what happens before terminal K runs, in this order: a line
+# typed into a terminal left running (type=N:TEXT); the wait for the
+# terminal left running just before K (held, after that typing: a client
+# such as nc shows nothing until it has something to send); the end of a
+# terminal left running (stop=N, its end=); a line waited for in what a
+# terminal shows (after=N:TEXT, not counting the lines typed into it;
+# bounded by the timeout, polled, since the line may already be there).
+prepare() {
+    v=$(opt "$1" typeto)
+    if [ -n "$v" ]; then
+        n=${v%%:*}
+        if [ -p "$dir/$n.in" ] && [ ! -f "$dir/$n.stopped" ] &&
+            kill -0 "$(cat "$dir/$n.pid")" 2>/dev/null; then
+            typeinto "$n" "${v#*:}"
+        else
+            fail "terminal $1: type=$v names no terminal 2, 3... left running"
+        fi
+    fi
+    if [ -n "$pending" ]; then
+        n=$pending pending=
+        held "$n" || return 1
+    fi
+    n=$(opt "$1" stop)
+    if [ -n "$n" ]; then
+        if [ -f "$dir/$n.pid" ] && [ "$(cat "$dir/$n.end" 2>/dev/null)" != - ] &&
+            [ ! -f "$dir/$n.stopped" ]; then
+            stop "$n"
+        else
+            fail "terminal $1: stop=$n names no terminal left running (terminal $n needs end=, and is stopped once)"
+        fi
+    fi
+    v=$(opt "$1" after)
+    if [ -n "$v" ]; then
+        n=${v%%:*} i=$((limit * 20))
+        until [ "$(shown "$n" "${v#*:}")" -gt 0 ]; do
+            i=$((i - 1))
+            [ "$i" -gt 0 ] || { fail "terminal $1: after=$v: terminal $n did not show it within $limit s"; return 0; }
+            sleep 0.05
+        done
+    fi
+    return 0
 }
 # Terminal 1 first, waited for until its ready line, then until it settles.
 t1=
@@ -1919,43 +2037,64 @@ fi
 k=0
 [ -z "$t1" ] || k=2
 staying=
+pending=
 while [ -f "$dir/$k.cmd" ]; do
+    if [ "$k" -ne 0 ]; then
+        prepare "$k" || break
+    fi
     e=$(cat "$dir/$k.end")
-    : >"$dir/$k.out"
     [ ! -f "$dir/$k.type" ] && [ "$e" = - ] || keyboard "$k"
-    ( launch "$k" ) &
-    pk=$!
-    echo "$pk" >"$dir/$k.pid"
-    bound "$pk" "$k"
-    if [ "$e" = - ]; then
+    if [ "$e" != - ]; then
+        # It stays running: type its lines into it; the next terminal
+        # waits for it to be ready (prepare).
+        : >"$dir/$k.out"
+        ( launch "$k" ) &
+        pk=$!
+        echo "$pk" >"$dir/$k.pid"
+        bound "$pk" "$k"
+        staying="$k $staying"
+        typing "$k"
+        pending=$k
+        k=$((k + 1))
+        continue
+    fi
+    # until=ERE: run it again until a line of what it shows matches ERE,
+    # as a learner who looks again a moment later (the kernel acknowledges
+    # a FIN up to 40 ms late, for one), at most for the timeout.
+    re=$(opt "$k" until) i=$((limit * 20))
+    while :; do
+        : >"$dir/$k.out"
+        rm -f "$dir/$k.timeout"
+        ( launch "$k" ) &
+        pk=$!
+        echo "$pk" >"$dir/$k.pid"
+        bound "$pk" "$k"
         typing "$k"
         # Typed into: Ctrl-D once the lines are typed, as the lesson does.
         [ ! -f "$dir/$k.kbd" ] || kill "$(cat "$dir/$k.kbd")" 2>/dev/null
-        wait "$pk"
+        # (2>/dev/null: the shell would say "Killed" after the time bound.)
+        wait "$pk" 2>/dev/null
         kill "$(cat "$dir/$k.dog")" 2>/dev/null
         # Whatever the command left running in its group goes with it.
         kill -KILL "-$pk" 2>/dev/null
-        [ ! -f "$dir/$k.timeout" ] || fail "terminal $k did not finish within $limit s"
-    else
-        # It stays running: type into it, wait for its ready= line if it
-        # has one, and for it to settle; then the next terminal.
-        staying="$k $staying"
-        typing "$k"
-        if [ -f "$dir/$k.want" ] && ! ready "$k" "$pk"; then
-            fail "terminal $k ended (or timed out) before its ready line \"$(cat "$dir/$k.want")\""
-            break
-        fi
-        idle "$pk"
-    fi
+        [ -n "$re" ] && [ ! -f "$dir/$k.timeout" ] || break
+        grep -qE -e "$re" "$dir/$k.out" && break
+        i=$((i - 1))
+        [ "$i" -gt 0 ] || { fail "terminal $k: until=$re: no line of its output matched within $limit s"; break; }
+        sleep 0.05
+    done
+    [ ! -f "$dir/$k.timeout" ] || fail "terminal $k did not finish within $limit s"
     [ "$k" -ne 0 ] || break
     k=$((k + 1))
 done
+# The last terminal left running is waited for too before the ends.
+[ -z "$pending" ] || held "$pending"
 # The ends. Terminal 1 with end=none shows what it printed by now, while the
 # terminals left running still run (the lesson leaves them all running; they
 # end unseen, the eof ones too, before terminal 1). Otherwise those left
 # running end the newest first, as one cleans up, and an eof one (Ctrl-D)
 # only after terminal 1 has stopped: a client still connected when the
-# server stops.
+# server stops. One ended already (stop=) is not ended again.
 e1=
 [ -z "$t1" ] || e1=$(cat "$dir/1.end")
 if [ "$e1" = none ]; then
@@ -2074,6 +2213,7 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
             while IFS=$tab read -r _ p l m nm t e s to o c i ord ty rd; do
                 [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
                 cp "$work/$p.cmd" "$ex/$t.cmd"
+                cp "$work/$p.opt" "$ex/$t.opt"
                 [ -z "$rd" ] || printf '%s\n' "$rd" >"$ex/$t.want"
                 echo "$s" >"$ex/$t.show"
                 [ "$t" -ne 0 ] || e=-
