@@ -1065,9 +1065,11 @@ function run_marker(s,    t, n, i, w, k, v) {
             R_OPT[k] = v
         else if (k == "ready" && v != "" && v !~ /\t/)
             R_OPT[k] = v
-        else if (k == "type" && v ~ /^[2-9]:./ && v !~ /\t/ && !("typeto" in R_MORE))
+        else if (k == "ready" && v == "")
+            R_OPT[k] = "\002"
+        else if (k == "type" && v ~ /^[1-9]:./ && v !~ /\t/ && !("typeto" in R_MORE))
             R_MORE["typeto"] = v
-        else if (k == "type" && v != "" && v !~ /^[2-9]:/ && v !~ /\t/ && R_TYPE == "")
+        else if (k == "type" && v != "" && v !~ /^[1-9]:/ && v !~ /\t/ && R_TYPE == "")
             R_TYPE = v
         else if (k == "until" && v != "" && !(k in R_MORE))
             R_MORE[k] = v
@@ -1786,6 +1788,8 @@ fi
 runner='
 dir=$1 root=$2 limit=$3
 fail() { printf "%s\n" "$*" >>"$dir/error"; }
+# The runner'"'"'s own session: the terminals are the others.
+rsid=$(cut -d" " -f6 /proc/$$/stat)
 ip link set lo up 2>"$dir/ip.err" || { fail "ip link set lo up: $(cat "$dir/ip.err")"; exit 0; }
 # A /tmp of its own (a tmpfs in this mount namespace, unshare -m), so that
 # a file one example leaves in /tmp (lesson 03'"'"'s /tmp/hosts) is never seen
@@ -1859,29 +1863,33 @@ bound() {
         >/dev/null 2>&1 &
     echo $! >"$dir/$2.dog"
 }
-# asleep: "S" when no process of session $sid runs (each sleeps in a
+# asleep: "S" when no process of any terminal runs (each sleeps in a
 # system call, is stopped, or has ended), else "R"; then the sizes of the
-# outputs. Read from /proc with the shell alone.
+# outputs. Read from /proc (of the example alone) with the shell alone. The
+# terminals are the sessions other than the runner (whose helpers are
+# keyboards, time bounds).
 asleep() {
     st=S
     for f in /proc/[0-9]*/stat; do
         { IFS= read -r line <"$f"; } 2>/dev/null || continue
         set -- ${line##*) }
-        [ "$4" = "$sid" ] || continue
+        [ "$4" != "$rsid" ] || continue
         case $1 in R | D) st=R ;; esac
     done
     printf "%s" "$st"
     for f in "$dir"/*.out; do printf " %s" "$(wc -c <"$f" 2>/dev/null)"; done
 }
-# idle SID: wait until terminal SID has nothing left to do, as a person
-# waits for a terminal to settle before typing, before going to the next
-# terminal, or before pressing Ctrl-C: all its processes asleep and no
-# output growing, seen twice 50 ms apart. Bounded by LIMIT seconds; past
-# that it goes on (the comparison will say what was missing).
+# idle: wait until the terminals have nothing left to do, as a person
+# waits for things to settle before typing, before going to the next
+# terminal, or before pressing Ctrl-C: every process of every terminal
+# asleep (so a line typed into one has reached the other end, and the
+# server there has written its trace) and no output growing, seen twice
+# 50 ms apart. Bounded by LIMIT seconds; past that it goes on (the
+# comparison will say what was missing).
 idle() {
-    sid=$1 was= tries=$((limit * 20))
+    was= tries=$((limit * 20))
     while [ "$tries" -gt 0 ]; do
-        now=$(asleep "$sid")
+        now=$(asleep)
         case $now in S*) [ "$now" = "$was" ] && return 0 ;; esac
         was=$now
         sleep 0.05
@@ -1895,6 +1903,9 @@ idle() {
 ready() {
     want=
     [ ! -f "$dir/$1.want" ] || want=$(cat "$dir/$1.want")
+    # ready= with an empty value: no line to wait for; the settling that
+    # follows is all.
+    [ "$want" != "$(printf "\002")" ] || return 0
     tries=$((limit * 50))
     while [ "$tries" -gt 0 ]; do
         if [ -n "$want" ]; then
@@ -1927,7 +1938,7 @@ typeinto() {
     printf "%s\n" "$2" >>"$dir/$1.out"
     printf "%s\n" "$2" >>"$dir/$1.typed"
     printf "%s\n" "$2" >"$dir/$1.in"
-    idle "$(cat "$dir/$1.pid")"
+    idle
 }
 # typing T: type each line of T.type into terminal T.
 typing() {
@@ -1942,7 +1953,7 @@ stop() {
     [ ! -f "$dir/$1.stopped" ] || return 0
     : >"$dir/$1.stopped"
     e=$(cat "$dir/$1.end") pk=$(cat "$dir/$1.pid")
-    [ "$e" = exit ] || idle "$pk"
+    [ "$e" = exit ] || idle
     [ "$e" != none ] || [ -f "$dir/$1.snap" ] || cp "$dir/$1.out" "$dir/$1.snap"
     case $e in
     SIGINT | none) kill -INT "-$pk" 2>/dev/null ;;
@@ -1973,7 +1984,7 @@ held() {
         fail "terminal $1 ended (or timed out) before its ready line \"$(cat "$dir/$1.want")\""
         return 1
     fi
-    idle "$pk"
+    idle
 }
 # prepare K: what happens before terminal K runs, in this order: a line
 # typed into a terminal left running (type=N:TEXT); the wait for the
@@ -1990,7 +2001,7 @@ prepare() {
             kill -0 "$(cat "$dir/$n.pid")" 2>/dev/null; then
             typeinto "$n" "${v#*:}"
         else
-            fail "terminal $1: type=$v names no terminal 2, 3... left running"
+            fail "terminal $1: type=$v names no terminal left running"
         fi
     fi
     if [ -n "$pending" ]; then
@@ -2018,9 +2029,11 @@ prepare() {
     return 0
 }
 # Terminal 1 first, waited for until its ready line, then until it settles.
+# It reads a keyboard only when a later terminal types into it (type=1:).
 t1=
 if [ -f "$dir/1.cmd" ]; then
     : >"$dir/1.out"
+    ! grep -q "^typeto=1:" "$dir"/*.opt 2>/dev/null || keyboard 1
     ( launch 1 ) &
     t1=$!
     echo "$t1" >"$dir/1.pid"
@@ -2030,7 +2043,7 @@ if [ -f "$dir/1.cmd" ]; then
         [ ! -f "$dir/1.want" ] || want=$(cat "$dir/1.want")
         fail "terminal 1 ended (or timed out) before its ready line \"$want\""
     fi
-    idle "$t1"
+    idle
 fi
 # Terminals 2, 3... (or the lone command 0) one after the other. One that
 # is typed into, or stays running (T.end other than "-"), reads a keyboard.
@@ -2098,7 +2111,7 @@ done
 e1=
 [ -z "$t1" ] || e1=$(cat "$dir/1.end")
 if [ "$e1" = none ]; then
-    idle "$t1"
+    idle
     cp "$dir/1.out" "$dir/1.snap"
 fi
 for k in $staying; do
