@@ -929,6 +929,7 @@ function run_marker(s,    t, n, i, w, k, v) {
     R_OPT["show"] = "both"
     R_OPT["output"] = "block"
     R_OPT["timeout"] = 10
+    split("", R_MORE)
     for (i = 2; i <= n; i++) {
         k = substr(w[i], 1, index(w[i], "=") - 1)
         v = substr(w[i], index(w[i], "=") + 1)
@@ -942,8 +943,14 @@ function run_marker(s,    t, n, i, w, k, v) {
             R_OPT[k] = v
         else if (k == "timeout" && v ~ /^[1-9][0-9]?$/ && v + 0 <= 60)
             R_OPT[k] = v + 0
+        else if (k == "ready" && !(k in R_MORE))
+            R_MORE[k] = v
+        else if (k == "stop" && v ~ /^[2-9]$/ && !(k in R_MORE))
+            R_MORE[k] = v
+        else if ((k == "type" && v ~ /^[2-9]:./ || k == "after" && v ~ /^[1-9]:./) && !(k in R_MORE))
+            R_MORE[k] = v
         else if (R_BAD == "")
-            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit, show=both|stdout|stderr, output=none|ignore, timeout=1..60)"
+            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit, show=both|stdout|stderr, output=none|ignore, timeout=1..60, ready=TEXT, stop=N, type=N:TEXT, after=N:TEXT, each once)"
     }
     return 1
 }
@@ -976,11 +983,11 @@ function record(p) {
 }
 
 # No output block came for the parts still waiting (all of them, or all but
-# a terminal 1 when keep1 is set): report each.
+# the terminals left running when keep1 is set): report each.
 function unclaimed(ln, keep1,    i, n) {
     n = 0
     for (i = 1; i <= NW; i++) {
-        if (keep1 && PT[W[i]] == 1)
+        if (keep1 && (PT[W[i]] == 1 || PK[W[i]]))
             W[++n] = W[i]
         else
             problem(PM[W[i]], "<!-- run: " PN[W[i]] (PT[W[i]] ? " terminal=" PT[W[i]] : "") " -->: no ```text block holds its output before line " ln " (write one, or say output=none)")
@@ -1040,7 +1047,7 @@ BEGIN {
     }
     kind = run_marker(row)
     if (kind < 0) {
-        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none|ignore] [timeout=S] -->")
+        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none|ignore] [timeout=S] [ready=TEXT] [stop=N] [type=N:TEXT] [after=N:TEXT] -->")
         next
     }
     if (kind > 0) {
@@ -1063,8 +1070,15 @@ BEGIN {
             problem(FNR, "<!-- run: " R_NAME " terminal=" R_OPT["terminal"] " -->: terminals come in order 1, 2, 3...; expected terminal=" curterm + 1)
         cur = R_OPT["terminal"] >= 1 ? R_NAME : ""
         curterm = R_OPT["terminal"]
-        if (R_OPT["terminal"] != 1 && R_END != "")
-            problem(FNR, "<!-- run: " R_NAME " -->: end= belongs to terminal 1, the one that is stopped")
+        if (R_OPT["terminal"] == 0 && R_END != "")
+            problem(FNR, "<!-- run: " R_NAME " -->: end= belongs to a terminal that is left running (terminal 1, or a terminal=N that says end=)")
+        if ("ready" in R_MORE && R_OPT["terminal"] != 1 && !(R_OPT["terminal"] >= 2 && R_END != ""))
+            problem(FNR, "<!-- run: " R_NAME " -->: ready= belongs to a terminal that is left running (terminal 1, or a terminal=N that says end=)")
+        for (k in R_MORE)
+            if (k != "ready" && R_OPT["terminal"] < 2)
+                problem(FNR, "<!-- run: " R_NAME " -->: " k "= belongs to a terminal 2, 3... (it acts on an earlier terminal of the same example)")
+            else if (k != "ready" && substr(R_MORE[k], 1, 1) + 0 >= R_OPT["terminal"])
+                problem(FNR, "<!-- run: " R_NAME " terminal=" R_OPT["terminal"] " -->: " k "=" R_MORE[k] " must name an earlier terminal")
         if (R_OPT["terminal"] == 1 && R_OPT["show"] == "stderr")
             problem(FNR, "<!-- run: " R_NAME " -->: terminal 1 must show its stdout, where its ready line goes")
         p = seq + (++parts)
@@ -1075,6 +1089,14 @@ BEGIN {
         PS[p] = R_OPT["show"]
         PTO[p] = R_OPT["timeout"]
         PO_NONE[p] = R_OPT["output"] != "block"
+        PK[p] = R_OPT["terminal"] >= 2 && R_END != ""
+        # What the runner needs beyond the record: one key=value a line.
+        printf "" > (work "/" p ".opt")
+        if (R_OPT["terminal"] >= 2 && R_END != "")
+            print "keep=" R_END > (work "/" p ".opt")
+        for (k in R_MORE)
+            print k "=" R_MORE[k] > (work "/" p ".opt")
+        close(work "/" p ".opt")
         if (R_OPT["output"] == "ignore")
             PO[p] = -1
         state = "marker"
@@ -1088,10 +1110,11 @@ BEGIN {
     if (info == "text" || info == "console") {
         texts++
         # Terminals 2, 3... take the first text block after their command;
-        # so does a lone command. Terminal 1 takes it only when no other
-        # part of its example is waiting: its output may come last.
+        # so does a lone command. Terminal 1, and a terminal left running
+        # (end=), take it only when no other part of its example is
+        # waiting: their output may come last.
         for (i = NW; i >= 1; i--)
-            if (PT[W[i]] != 1)
+            if (PT[W[i]] != 1 && !PK[W[i]])
                 break
         if (i < 1 && NW > 0)
             i = 1
@@ -1174,11 +1197,41 @@ function mask_ports(s,    out, n) {
     return out s
 }
 
+# strace names an ephemeral port as sin_port=htons(58334) (or sin6_port):
+# the number becomes PORT, as after ":".
+function mask_htons(s,    out, n) {
+    out = ""
+    while (match(s, /htons\([0-9][0-9][0-9][0-9][0-9]\)/)) {
+        n = substr(s, RSTART + 6, 5) + 0
+        out = out substr(s, 1, RSTART + 5) (n >= 32768 ? "PORT" : substr(s, RSTART + 6, 5)) ")"
+        s = substr(s, RSTART + RLENGTH)
+    }
+    return out s
+}
+
+# What the kernel reports of a timer in ss -o, "timer:(timewait,59sec,0)":
+# the time left (59sec, 1min, 2.500ms) becomes DURATION.
+function mask_timer(s,    out, head) {
+    out = ""
+    while (match(s, /timer:\([a-z_]+,[0-9][0-9.]*(min|sec|ms)[0-9.a-z]*,/)) {
+        head = substr(s, RSTART, RLENGTH)
+        sub(/,[^,]*,$/, ",DURATION,", head)
+        out = out substr(s, 1, RSTART - 1) head
+        s = substr(s, RSTART + RLENGTH)
+    }
+    return out s
+}
+
 # What is masked, and only that: pids, ephemeral ports, timestamps,
-# durations (with a fraction, or in ms, us or ns) and rates.
+# durations (with a fraction, or in ms, us or ns; an ss timer) and rates.
 function mask(s) {
     s = mask_prefix(s)
     s = subst_all(s, "pid=[0-9]+", 4, "PID", 1)
+    s = subst_all(s, "\\[pid +[0-9]+\\]", 0, "[pid PID]", 0)
+    s = subst_all(s, "Process [0-9]+ attached", 0, "Process PID attached", 0)
+    s = subst_all(s, "Process [0-9]+ detached", 0, "Process PID detached", 0)
+    s = mask_htons(s)
+    s = mask_timer(s)
     s = subst_all(s, "[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\\.[0-9]+)?", 0, "TIME", 1)
     s = mask_ports(s)
     s = subst_all(s, "<[0-9]+\\.[0-9]+>", 0, "<DURATION>", 0)
@@ -1385,10 +1438,12 @@ if [ "$do_shape" -eq 1 ]; then
 fi
 
 # ---- the runner: one example, inside its own network namespace -----------
-# sh -c "$runner" runner DIR ROOT END LIMIT, run under unshare -n. DIR holds
-# T.cmd and T.show for each terminal T (0 for a lone command, else 1, 2...).
-# Writes T.out (what the terminal showed), and "error" when something kept
-# the example from running as the lesson says.
+# sh -c "$runner" runner DIR ROOT END LIMIT, run under unshare (network,
+# pid and mount namespaces; see ns_flags). DIR holds T.cmd, T.show and
+# T.opt (key=value lines: keep, ready, stop, type, after) for each terminal
+# T (0 for a lone command, else 1, 2...). Writes T.out (what the terminal
+# showed), and "error" when something kept the example from running as the
+# lesson says.
 runner='
 dir=$1 root=$2 end=$3 limit=$4
 fail() { printf "%s\n" "$*" >>"$dir/error"; }
@@ -1396,19 +1451,21 @@ ip link set lo up 2>"$dir/ip.err" || { fail "ip link set lo up: $(cat "$dir/ip.e
 cd "$root" || { fail "cannot enter $root"; exit 0; }
 export LC_ALL=C
 unset SOCKLAB_TRACE_TIME
-# launch T FILE: terminal T runs its command with /bin/sh, from the root,
-# stdin /dev/null; what it shows goes to FILE. As in a real terminal, it is
-# a process group of its own (setsid), so that Ctrl-C (SIGINT to the group)
+# opt T KEY: the value of option KEY of terminal T, or nothing.
+opt() { sed -n "s/^$2=//p" "$dir/$1.opt" 2>/dev/null; }
+# launch T FILE IN: terminal T runs its command with /bin/sh, from the root,
+# stdin IN; what it shows goes to FILE. As in a real terminal, it is a
+# process group of its own (setsid), so that Ctrl-C (SIGINT to the group)
 # reaches what it started, and SIGINT and SIGQUIT are back to their default
 # (sh ignores them in what it starts with &).
 launch() {
     show=$(cat "$dir/$1.show")
-    out=$2
+    out=$2 in=$3
     set -- env --default-signal=INT,QUIT setsid /bin/sh "$dir/$1.cmd"
     case $show in
-    stdout) exec "$@" <"/dev/null" >"$out" 2>/dev/null ;;
-    stderr) exec "$@" <"/dev/null" 2>"$out" >/dev/null ;;
-    *) exec "$@" <"/dev/null" >"$out" 2>&1 ;;
+    stdout) exec "$@" <"$in" >"$out" 2>/dev/null ;;
+    stderr) exec "$@" <"$in" 2>"$out" >/dev/null ;;
+    *) exec "$@" <"$in" >"$out" 2>&1 ;;
     esac
 }
 # bound PID T: after LIMIT seconds, note it and kill the group of PID (a
@@ -1418,34 +1475,118 @@ bound() {
         >/dev/null 2>&1 &
     dog=$!
 }
-t1=
-if [ -f "$dir/1.cmd" ]; then
-    mkfifo "$dir/out.fifo" "$dir/ready.fifo" || { fail "mkfifo failed"; exit 0; }
-    ( launch 1 "$dir/out.fifo" ) &
-    t1=$!
-    bound "$t1" 1
-    dog1=$dog
-    # Copy terminal 1 to 1.out as it comes, and say "ready" at its ready
-    # line (or "ended" when it ends without one). The shell reads a pipe a
-    # byte at a time, so the line is seen as soon as it is written (awk
-    # may wait for a whole buffer).
+# start T: terminal T (1, or one that says end=) is left running. Its output
+# is copied to T.out as it comes; when it has a ready line (terminal 1:
+# one that starts with "listening on ", or a line holding its ready= text),
+# that line is waited for (never a sleep). A terminal 2, 3... left running
+# reads a pipe that a holder (a sleep) keeps open, as a terminal is, so
+# that it sees no end of file and what type= writes reaches it. Sets
+# pid_T, dog_T, reader_T and hold_T.
+start() {
+    t=$1
+    mkfifo "$dir/$t.fifo" "$dir/$t.rfifo" || { fail "mkfifo failed"; return 1; }
+    in=/dev/null
+    if [ "$t" -ne 1 ]; then
+        in=$dir/$t.in
+        mkfifo "$in" || { fail "mkfifo failed"; return 1; }
+    fi
+    ( launch "$t" "$dir/$t.fifo" "$in" ) &
+    eval "pid_$t=\$!"
+    bound $! "$t"
+    eval "dog_$t=\$dog"
+    if [ "$t" -ne 1 ]; then
+        sleep "$limit" >"$in" &
+        eval "hold_$t=\$!"
+    fi
+    pre= sub=$(opt "$t" ready)
+    [ -n "$sub" ] || [ "$t" -ne 1 ] || pre="listening on "
+    rf=/dev/null
+    [ -z "$pre$sub" ] || rf=$dir/$t.rfifo
+    # The shell reads a pipe a byte at a time, so the line is seen as soon
+    # as it is written (awk may wait for a whole buffer).
     {
         r=
         while IFS= read -r line; do
-            printf "%s\n" "$line" >>"$dir/1.out"
-            case $r$line in "listening on "*) r=1; echo ready >&3 ;; esac
+            printf "%s\n" "$line" >>"$dir/$t.out"
+            [ -n "$r$pre$sub" ] || continue
+            case $line in "$pre"*"$sub"*) r=1; echo ready >&3 ;; esac
         done
-        [ -z "$line" ] || printf "%s" "$line" >>"$dir/1.out"
+        [ -z "$line" ] || printf "%s" "$line" >>"$dir/$t.out"
         [ -n "$r" ] || echo ended >&3
-    } <"$dir/out.fifo" 3>"$dir/ready.fifo" &
-    reader=$!
-    read -r state <"$dir/ready.fifo"
-    [ "$state" = ready ] || fail "terminal 1 ended (or timed out) before its ready line \"listening on ...\""
+    } <"$dir/$t.fifo" 3>"$rf" &
+    eval "reader_$t=\$!"
+    [ "$rf" != /dev/null ] || return 0
+    read -r state <"$rf"
+    [ "$state" = ready ] || fail "terminal $t ended (or timed out) before its ready line ${sub:-\"listening on ...\"}"
+}
+# finish T SIG: end terminal T as its lesson says (SIGINT or SIGTERM to its
+# group, as Ctrl-C or kill would; exit: it ends by itself) and read its
+# output to the end.
+finish() {
+    eval "p=\$pid_$1 d=\$dog_$1 rd=\$reader_$1 h=\${hold_$1:-}"
+    [ -n "$p" ] || return 0
+    case $2 in
+    SIGINT) kill -INT "-$p" 2>/dev/null ;;
+    SIGTERM) kill -TERM "-$p" 2>/dev/null ;;
+    esac
+    wait "$p"
+    wait "$rd"
+    kill "$d" 2>/dev/null
+    kill -KILL "-$p" 2>/dev/null
+    [ -z "$h" ] || kill "$h" 2>/dev/null
+    eval "pid_$1="
+    [ ! -f "$dir/$1.timeout" ] || fail "terminal $1 did not end within $limit s (after $2)"
+}
+# prepare K: what the lesson does before terminal K: Ctrl-C in a terminal
+# left running (stop=), a line typed into one (type=), a line waited for
+# in what one shows (after=, bounded by the timeout; polled, since the
+# line may already be there).
+prepare() {
+    n=$(opt "$1" stop)
+    if [ -n "$n" ]; then
+        eval "p=\$pid_$n"
+        if [ -n "$p" ] && [ -f "$dir/$n.opt" ] && grep -q "^keep=" "$dir/$n.opt"; then
+            finish "$n" "$(opt "$n" keep)"
+        else
+            fail "terminal $1: stop=$n names no terminal left running (terminal $n needs end=, and is stopped once)"
+        fi
+    fi
+    v=$(opt "$1" type)
+    if [ -n "$v" ]; then
+        n=${v%%:*}
+        eval "p=\$pid_$n"
+        # (The check keeps the open from waiting for a reader that is gone.)
+        if [ -n "$p" ] && [ "$n" -ne 1 ] && kill -0 "$p" 2>/dev/null; then
+            printf "%s\n" "${v#*:}" >"$dir/$n.in"
+        else
+            fail "terminal $1: type=$v names no terminal 2, 3... left running"
+        fi
+    fi
+    v=$(opt "$1" after)
+    if [ -n "$v" ]; then
+        n=${v%%:*} i=$((limit * 20))
+        until grep -qF -- "${v#*:}" "$dir/$n.out" 2>/dev/null; do
+            i=$((i - 1))
+            [ "$i" -gt 0 ] || { fail "terminal $1: after=$v: terminal $n did not show it within $limit s"; return; }
+            sleep 0.05
+        done
+    fi
+}
+if [ -f "$dir/1.cmd" ]; then
+    start 1 || exit 0
 fi
-k=0
-[ -z "$t1" ] || k=2
+kept=
+k=2
+[ -f "$dir/1.cmd" ] || k=0
 while [ -f "$dir/$k.cmd" ]; do
-    ( launch "$k" "$dir/$k.out" ) &
+    [ "$k" -eq 0 ] || prepare "$k"
+    if [ "$k" -ge 2 ] && grep -q "^keep=" "$dir/$k.opt" 2>/dev/null; then
+        start "$k" || exit 0
+        kept="$k $kept"
+        k=$((k + 1))
+        continue
+    fi
+    ( launch "$k" "$dir/$k.out" /dev/null ) &
     pk=$!
     bound "$pk" "$k"
     wait "$pk"
@@ -1456,19 +1597,20 @@ while [ -f "$dir/$k.cmd" ]; do
     [ "$k" -ne 0 ] || break
     k=$((k + 1))
 done
-if [ -n "$t1" ]; then
-    case $end in
-    SIGINT) kill -INT "-$t1" 2>/dev/null ;;
-    SIGTERM) kill -TERM "-$t1" 2>/dev/null ;;
-    esac
-    wait "$t1"
-    wait "$reader"
-    kill "$dog1" 2>/dev/null
-    kill -KILL "-$t1" 2>/dev/null
-    [ ! -f "$dir/1.timeout" ] || fail "terminal 1 did not end within $limit s (after $end)"
-fi
+# The terminals left running end, the latest first, then terminal 1.
+for t in $kept; do
+    finish "$t" "$(opt "$t" keep)"
+done
+[ ! -f "$dir/1.cmd" ] || finish 1 "$end"
 exit 0
 '
+
+# The namespaces an example runs in: its own network (port 7000 is free,
+# nothing else listens), and its own pids, with /proc mounted for them (so
+# pgrep, ps, ss -p and lsof see only the example's processes, never another
+# echo-server on the machine). --kill-child: if unshare is killed (the
+# outer timeout), the example goes with it.
+ns_flags="-n -p -f --mount-proc --kill-child"
 
 # Why the examples cannot run here, or nothing when they can.
 no_namespace_reason() {
@@ -1486,8 +1628,8 @@ no_namespace_reason() {
         echo "env has no --default-signal (GNU coreutils 8.31 or later gives Ctrl-C its default action in each terminal)"
         return
     }
-    why=$(unshare -n sh -c 'ip link set lo up' 2>&1) || {
-        echo "cannot make a network namespace (unshare -n: ${why:-failed}; it needs root or user namespaces)"
+    why=$(unshare $ns_flags sh -c 'ip link set lo up' 2>&1) || {
+        echo "cannot make a network and pid namespace (unshare $ns_flags: ${why:-failed}; it needs root or user namespaces)"
         return
     }
 }
@@ -1560,13 +1702,14 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
             while IFS=$tab read -r _ p l m nm t e s to o c i; do
                 [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
                 cp "$work/$p.cmd" "$ex/$t.cmd"
+                cp "$work/$p.opt" "$ex/$t.opt"
                 echo "$s" >"$ex/$t.show"
                 [ "$t" -ne 1 ] || end=$e
                 [ "$to" -le "$limit" ] || limit=$to
             done <"$work/parts"
             terms=$(ls "$ex" | grep -c '\.cmd$')
             timeout -s KILL $((limit * terms + 10)) \
-                unshare -n sh -c "$runner" runner "$ex" "$root" "$end" "$limit" ||
+                unshare $ns_flags sh -c "$runner" runner "$ex" "$root" "$end" "$limit" ||
                 echo "the example did not finish within $((limit * terms + 10)) s" >>"$ex/error"
             if [ -s "$ex/error" ]; then
                 while IFS= read -r why; do
