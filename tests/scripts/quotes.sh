@@ -945,12 +945,14 @@ function run_marker(s,    t, n, i, w, k, v) {
             R_OPT[k] = v + 0
         else if (k == "ready" && !(k in R_MORE))
             R_MORE[k] = v
+        else if (k == "until" && !(k in R_MORE))
+            R_MORE[k] = v
         else if (k == "stop" && v ~ /^[2-9]$/ && !(k in R_MORE))
             R_MORE[k] = v
         else if ((k == "type" && v ~ /^[2-9]:./ || k == "after" && v ~ /^[1-9]:./) && !(k in R_MORE))
             R_MORE[k] = v
         else if (R_BAD == "")
-            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit, show=both|stdout|stderr, output=none|ignore, timeout=1..60, ready=TEXT, stop=N, type=N:TEXT, after=N:TEXT, each once)"
+            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit, show=both|stdout|stderr, output=none|ignore, timeout=1..60, ready=TEXT, stop=N, type=N:TEXT, after=N:TEXT, until=ERE, each once)"
     }
     return 1
 }
@@ -1047,7 +1049,7 @@ BEGIN {
     }
     kind = run_marker(row)
     if (kind < 0) {
-        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none|ignore] [timeout=S] [ready=TEXT] [stop=N] [type=N:TEXT] [after=N:TEXT] -->")
+        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none|ignore] [timeout=S] [ready=TEXT] [stop=N] [type=N:TEXT] [after=N:TEXT] [until=ERE] -->")
         next
     }
     if (kind > 0) {
@@ -1074,8 +1076,12 @@ BEGIN {
             problem(FNR, "<!-- run: " R_NAME " -->: end= belongs to a terminal that is left running (terminal 1, or a terminal=N that says end=)")
         if ("ready" in R_MORE && R_OPT["terminal"] != 1 && !(R_OPT["terminal"] >= 2 && R_END != ""))
             problem(FNR, "<!-- run: " R_NAME " -->: ready= belongs to a terminal that is left running (terminal 1, or a terminal=N that says end=)")
+        if ("until" in R_MORE && (R_OPT["terminal"] == 1 || R_END != ""))
+            problem(FNR, "<!-- run: " R_NAME " -->: until= belongs to a command that ends by itself (a lone one, or a terminal 2, 3... without end=)")
         for (k in R_MORE)
-            if (k != "ready" && R_OPT["terminal"] < 2)
+            if (k == "until")
+                continue
+            else if (k != "ready" && R_OPT["terminal"] < 2)
                 problem(FNR, "<!-- run: " R_NAME " -->: " k "= belongs to a terminal 2, 3... (it acts on an earlier terminal of the same example)")
             else if (k != "ready" && substr(R_MORE[k], 1, 1) + 0 >= R_OPT["terminal"])
                 problem(FNR, "<!-- run: " R_NAME " terminal=" R_OPT["terminal"] " -->: " k "=" R_MORE[k] " must name an earlier terminal")
@@ -1481,7 +1487,7 @@ bound() {
 # that line is waited for (never a sleep). A terminal 2, 3... left running
 # reads a pipe that a holder (a sleep) keeps open, as a terminal is, so
 # that it sees no end of file and what type= writes reaches it. Sets
-# pid_T, dog_T, reader_T and hold_T.
+# pid_T, dog_T and reader_T, and writes the pid of the holder to T.hold.
 start() {
     t=$1
     mkfifo "$dir/$t.fifo" "$dir/$t.rfifo" || { fail "mkfifo failed"; return 1; }
@@ -1494,10 +1500,9 @@ start() {
     eval "pid_$t=\$!"
     bound $! "$t"
     eval "dog_$t=\$dog"
-    if [ "$t" -ne 1 ]; then
-        sleep "$limit" >"$in" &
-        eval "hold_$t=\$!"
-    fi
+    # (The holder is not a job of the runner, whose shell would report
+    # its end.)
+    [ "$t" -eq 1 ] || ( sleep "$limit" >"$in" & echo $! >"$dir/$t.hold" )
     pre= sub=$(opt "$t" ready)
     [ -n "$sub" ] || [ "$t" -ne 1 ] || pre="listening on "
     rf=/dev/null
@@ -1523,17 +1528,18 @@ start() {
 # group, as Ctrl-C or kill would; exit: it ends by itself) and read its
 # output to the end.
 finish() {
-    eval "p=\$pid_$1 d=\$dog_$1 rd=\$reader_$1 h=\${hold_$1:-}"
+    eval "p=\$pid_$1 d=\$dog_$1 rd=\$reader_$1"
     [ -n "$p" ] || return 0
     case $2 in
     SIGINT) kill -INT "-$p" 2>/dev/null ;;
     SIGTERM) kill -TERM "-$p" 2>/dev/null ;;
     esac
-    wait "$p"
+    # (2>/dev/null: the shell would say "Terminated" after a SIGTERM.)
+    wait "$p" 2>/dev/null
     wait "$rd"
     kill "$d" 2>/dev/null
     kill -KILL "-$p" 2>/dev/null
-    [ -z "$h" ] || kill "$h" 2>/dev/null
+    [ ! -f "$dir/$1.hold" ] || kill "$(cat "$dir/$1.hold")" 2>/dev/null
     eval "pid_$1="
     [ ! -f "$dir/$1.timeout" ] || fail "terminal $1 did not end within $limit s (after $2)"
 }
@@ -1586,13 +1592,25 @@ while [ -f "$dir/$k.cmd" ]; do
         k=$((k + 1))
         continue
     fi
-    ( launch "$k" "$dir/$k.out" /dev/null ) &
-    pk=$!
-    bound "$pk" "$k"
-    wait "$pk"
-    kill "$dog" 2>/dev/null
-    # Whatever the command left running in its group goes with it.
-    kill -KILL "-$pk" 2>/dev/null
+    # until=ERE: run it again until a line of what it shows matches ERE,
+    # as a learner who looks again a moment later (the kernel acknowledges
+    # a FIN up to 40 ms late, for one), at most for the timeout.
+    re=$(opt "$k" until) i=$((limit * 20))
+    while :; do
+        rm -f "$dir/$k.out"
+        ( launch "$k" "$dir/$k.out" /dev/null ) &
+        pk=$!
+        bound "$pk" "$k"
+        wait "$pk"
+        kill "$dog" 2>/dev/null
+        # Whatever the command left running in its group goes with it.
+        kill -KILL "-$pk" 2>/dev/null
+        [ -n "$re" ] && [ ! -f "$dir/$k.timeout" ] || break
+        grep -qE -- "$re" "$dir/$k.out" && break
+        i=$((i - 1))
+        [ "$i" -gt 0 ] || { fail "terminal $k: until=$re: no line of its output matched within $limit s"; break; }
+        sleep 0.05
+    done
     [ ! -f "$dir/$k.timeout" ] || fail "terminal $k did not finish within $limit s"
     [ "$k" -ne 0 ] || break
     k=$((k + 1))
