@@ -95,11 +95,30 @@
 #   ```
 #
 # NAME is letters, digits, "_", "." and "-", unique in its lesson. Options,
-# after the name, as key=value:
+# after the name, as key=value (a value has no blanks):
 #   terminal=N  one terminal of a two-terminal (or more) example; all its
 #               terminals share the NAME and come in order 1, 2, 3...
 #   end=SIGINT|SIGTERM|exit   how terminal 1 ends (default SIGINT, Ctrl-C);
-#               exit: it ends by itself once the others are done
+#               exit: it ends by itself once the others are done. On a
+#               terminal 2, 3...: that terminal is left running (a client
+#               that stays connected) while the next ones run, and ends
+#               that way after the last one (or at a later stop=), before
+#               terminal 1. Its stdin is a pipe that stays open, as a
+#               terminal's does, so it reads only what type= gives it;
+#               like terminal 1, its output block may come later
+#   ready=TEXT  a terminal left running is ready at its first line holding
+#               TEXT (terminal 1 by default at a line starting "listening
+#               on "; a terminal 2, 3... by default at once)
+#   stop=N      before this terminal runs, terminal N (left running) gets
+#               its end= signal, as Ctrl-C there would, and is waited for
+#   type=N:TEXT before this terminal runs, the line TEXT is typed into
+#               terminal N (left running)
+#   after=N:TEXT  before this terminal runs, wait until terminal N has
+#               shown TEXT (the echo of what was typed, a trace line)
+#   until=ERE   run this command (one that ends by itself) again until a
+#               line of its output matches ERE (grep -E), as a learner
+#               who looks again a moment later: a state the kernel
+#               reaches on a timer (a delayed ACK) or a beat later
 #   show=both|stdout|stderr   what the terminal shows (default both, as a
 #               terminal does: 2>&1); the others go to /dev/null. Terminal 1
 #               always shows its stdout (its ready line is there)
@@ -116,24 +135,31 @@
 # it ("meanwhile terminal 1 shows..."). Any other code block (an unmarked
 # command, a quote) between a command and its output is a problem.
 #
-# How an example runs: in a network namespace of its own (unshare -n, lo
-# brought up), so port 7000 is free and nothing else on the machine is
-# seen; from the project root, each terminal's block run by /bin/sh with
-# stdin /dev/null, LC_ALL=C, in a process group (session) of its own with
-# SIGINT at its default action. Terminal 1 starts first; its line
-# "listening on ..." (stdout) is waited for (never a sleep); terminals 2,
-# 3... run one after the other to their end; then terminal 1 gets its
-# end= signal, sent to its group as Ctrl-C does, and its output is read to
-# the end. Anything a terminal leaves running is killed. Each terminal is
+# How an example runs: in network and pid namespaces of its own (unshare
+# -n -p -f --mount-proc, lo brought up), so port 7000 is free and nothing
+# else on the machine is seen (pgrep, ps and ss -p find only the example's
+# processes); from the project root, each terminal's block run by /bin/sh
+# with stdin /dev/null (a terminal left running: a pipe, see end=),
+# LC_ALL=C, in a process group (session) of its own with SIGINT at its
+# default action. Terminal 1 starts first; its ready line (by default
+# "listening on ...") is waited for (never a sleep); terminals 2, 3... run
+# one after the other to their end (one left running is started, its
+# ready line waited for if it has one, and the next one runs; stop=, type=
+# and after= act before the terminal that names them); then the terminals
+# left running end, the latest first, and terminal 1 gets its end= signal,
+# sent to its group as Ctrl-C does, and its output is read to the end.
+# Anything a terminal leaves running is killed. Each terminal is
 # bounded by its timeout; an example that overruns fails and is killed.
 #
 # Comparing: both sides are masked, line by line, then must be equal. Masked,
-# and only these: pids ("[prog 1234]", "pid=1234"; and the pad before a
-# trace line's "~" column, which depends on the pid's width), ephemeral
-# ports (5 digits, 32768 or more, right after ":", as in 127.0.0.1:58334 or
-# an ss column), timestamps (10:45:33, 10:45:33.123), durations with a
-# fraction or in ms/us/ns ("0.25 s", "12 ms", strace -T's <0.000123>) and
-# rates ("12345/s", "3.2 MB/s"). Whole seconds ("300s", "2 s") are set by
+# and only these: pids ("[prog 1234]", "pid=1234", strace's "[pid  1234]"
+# and "Process 1234 attached"/"detached"; and the pad before a trace
+# line's "~" column, which depends on the pid's width), ephemeral ports (5
+# digits, 32768 or more, right after ":", as in 127.0.0.1:58334 or an ss
+# column, or in strace's htons(58334)), timestamps (10:45:33,
+# 10:45:33.123), durations with a fraction or in ms/us/ns ("0.25 s", "12
+# ms", strace -T's <0.000123>), the time left on an ss -o timer
+# ("timer:(timewait,59sec,0)") and rates ("12345/s", "3.2 MB/s"). Whole seconds ("300s", "2 s") are set by
 # flags, so they are compared. A mismatch is reported as
 #
 #   lessons/X.md:MARKER-LINE: <!-- run: NAME terminal=2 -->: output differs
