@@ -95,17 +95,40 @@
 #   ```
 #
 # NAME is letters, digits, "_", "." and "-", unique in its lesson. Options,
-# after the name, as key=value:
+# after the name, as key=value (a value has no blanks):
 #   terminal=N  one terminal of a two-terminal (or more) example; all its
 #               terminals share the NAME and come in order 1, 2, 3...
 #   end=SIGINT|SIGTERM|exit   how terminal 1 ends (default SIGINT, Ctrl-C);
 #               exit: it ends by itself once the others are done
 #   end=SIGINT|SIGTERM|eof    on a terminal 2, 3...: it is left running (a
-#               client that stays connected) while the next terminals run,
-#               and ended at the end: SIGINT or SIGTERM to its group before
-#               terminal 1 ends (newest first, as one cleans up), or eof:
-#               its input ends, as Ctrl-D does, after terminal 1 has ended
-#               (a client the server's stop finds still connected)
+#               client that stays connected) while the next terminals run.
+#               Its stdin is a pipe that stays open, as a terminal's does,
+#               so it reads only what type= gives it. The next terminal
+#               starts once it has shown its first line (or its ready=
+#               line). It ends at a later stop=, or else at the end:
+#               SIGINT or SIGTERM to its group before terminal 1 ends
+#               (newest first, as one cleans up), or eof: its input ends,
+#               as Ctrl-D does, after terminal 1 has ended (a client the
+#               server's stop finds still connected). Its output block
+#               may come right after its command or later
+#   ready=TEXT  terminal 1, or a terminal left running, is ready at its
+#               first line holding TEXT (by default terminal 1 at a line
+#               starting "listening on ", a terminal 2, 3... at its first
+#               line)
+#   type=N:TEXT before this terminal runs, the line TEXT is typed into
+#               terminal N (left running); typed into the terminal just
+#               before this one, it comes before the wait for that
+#               terminal's first line (a client such as nc shows nothing
+#               until then)
+#   stop=N      before this terminal runs, terminal N (left running) gets
+#               its end= (Ctrl-C, SIGTERM, or Ctrl-D for eof) and is
+#               waited for
+#   after=N:TEXT  before this terminal runs, wait until terminal N has
+#               shown TEXT (the echo of what was typed, a trace line)
+#   until=ERE   run this command (one that ends by itself) again until a
+#               line of its output matches ERE (grep -E), as a learner
+#               who looks again a moment later: a state the kernel
+#               reaches on a timer (a delayed ACK) or a beat later
 #   show=both|stdout|stderr   what the terminal shows (default both, as a
 #               terminal does: 2>&1); the others go to /dev/null. Terminal 1
 #               always shows its stdout (its ready line is there)
@@ -119,36 +142,42 @@
 # first text block after its command only when it comes before the next
 # terminal's marker; otherwise it takes the first text block left after the
 # other terminals' blocks, so its output may come last, as a lesson tells
-# it ("meanwhile terminal 1 shows..."). Any other code block (an unmarked
-# command, a quote) between a command and its output is a problem.
+# it ("meanwhile terminal 1 shows..."). A terminal left running (end=) may
+# also wait past the next terminals' markers: it takes the first text block
+# that no later terminal claims ("terminal 2 showed..."). Any other code
+# block (an unmarked command, a quote) between a command and its output is
+# a problem.
 #
-# How an example runs: in a network namespace of its own (unshare -n, lo
-# brought up), so port 7000 is free and nothing else on the machine is
-# seen; from the project root, each terminal's block run by /bin/sh with
-# stdin /dev/null, LC_ALL=C, in a process group (session) of its own with
-# SIGINT at its default action. Terminal 1 starts first; its line
-# "listening on ..." (stdout) is waited for (never a sleep); terminals 2,
-# 3... run one after the other to their end; then, once no process of
-# terminal 1 is running (all asleep, as in accept or poll: a bounded wait
-# on /proc, for the server to finish with the last client), terminal 1
-# gets its end= signal, sent to its group as Ctrl-C does, and its output is
-# read to the end. Anything a terminal leaves running is killed. Each terminal is
-# bounded by its timeout; an example that overruns fails and is killed.
-# A terminal 2, 3... with an end= is left running instead: its stdin is a
-# pipe that stays open (it reads nothing until its end), and the next
-# terminal starts once it has printed its first line (what it shows), so
-# its command must print one when it is where the lesson wants it (the
-# echo of a first line, for a client that holds a connection). The order
-# of the ends is the one under end= above; then its output is read to the
-# end and whatever it left running is killed.
+# How an example runs: in network and pid namespaces of its own (unshare
+# -n -p -f --mount-proc --kill-child, lo brought up), so port 7000 is free
+# and nothing else on the machine is seen (pgrep, ps and ss -p find only
+# the example's processes); from the project root, each terminal's block
+# run by /bin/sh with stdin /dev/null (a terminal left running: a pipe, see
+# end=), LC_ALL=C, in a process group (session) of its own with SIGINT at
+# its default action. Terminal 1 starts first; its ready line (by default
+# "listening on ...") is waited for (never a sleep). Terminals 2, 3... run
+# one after the other: each runs to its end, or, left running (end=), is
+# started and the next one begins at its first line (see end=). Before a
+# terminal runs, in this order: its type= is typed, the terminal left
+# running just before it is waited for, its stop= ends one, its after= is
+# waited for. After the last terminal: the SIGINT/SIGTERM terminals left
+# running end, the newest first; then, once no process of terminal 1 is
+# running (all asleep, as in accept or poll: a bounded wait on /proc, for
+# the server to finish with the last client), terminal 1 gets its end=
+# signal, sent to its group as Ctrl-C does, and its output is read to the
+# end; then the eof terminals get their end of input. Anything a terminal
+# leaves running is killed. Each terminal is bounded by its timeout; an
+# example that overruns fails and is killed.
 #
 # Comparing: both sides are masked, line by line, then must be equal. Masked,
-# and only these: pids ("[prog 1234]", "pid=1234"; and the pad before a
-# trace line's "~" column, which depends on the pid's width), ephemeral
-# ports (5 digits, 32768 or more, right after ":", as in 127.0.0.1:58334 or
-# an ss column), timestamps (10:45:33, 10:45:33.123), durations with a
-# fraction or in ms/us/ns ("0.25 s", "12 ms", strace -T's <0.000123>) and
-# rates ("12345/s", "3.2 MB/s"). Whole seconds ("300s", "2 s") are set by
+# and only these: pids ("[prog 1234]", "pid=1234", strace's "[pid  1234]"
+# and "Process 1234 attached"/"detached"; and the pad before a trace
+# line's "~" column, which depends on the pid's width), ephemeral ports (5
+# digits, 32768 or more, right after ":", as in 127.0.0.1:58334 or an ss
+# column, or in strace's htons(58334)), timestamps (10:45:33,
+# 10:45:33.123), durations with a fraction or in ms/us/ns ("0.25 s", "12
+# ms", strace -T's <0.000123>), the time left on an ss -o timer
+# ("timer:(timewait,59sec,0)") and rates ("12345/s", "3.2 MB/s"). Whole seconds ("300s", "2 s") are set by
 # flags, so they are compared. A mismatch is reported as
 #
 #   lessons/X.md:MARKER-LINE: <!-- run: NAME terminal=2 -->: output differs
@@ -944,6 +973,7 @@ function run_marker(s,    t, n, i, w, k, v) {
     R_OPT["show"] = "both"
     R_OPT["output"] = "block"
     R_OPT["timeout"] = 10
+    split("", R_MORE)
     for (i = 2; i <= n; i++) {
         k = substr(w[i], 1, index(w[i], "=") - 1)
         v = substr(w[i], index(w[i], "=") + 1)
@@ -957,8 +987,16 @@ function run_marker(s,    t, n, i, w, k, v) {
             R_OPT[k] = v
         else if (k == "timeout" && v ~ /^[1-9][0-9]?$/ && v + 0 <= 60)
             R_OPT[k] = v + 0
+        else if (k == "ready" && !(k in R_MORE))
+            R_MORE[k] = v
+        else if (k == "until" && !(k in R_MORE))
+            R_MORE[k] = v
+        else if (k == "stop" && v ~ /^[2-9]$/ && !(k in R_MORE))
+            R_MORE[k] = v
+        else if ((k == "type" && v ~ /^[2-9]:./ || k == "after" && v ~ /^[1-9]:./) && !(k in R_MORE))
+            R_MORE[k] = v
         else if (R_BAD == "")
-            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit|eof, show=both|stdout|stderr, output=none|ignore, timeout=1..60)"
+            R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit|eof, show=both|stdout|stderr, output=none|ignore, timeout=1..60, ready=TEXT, stop=N, type=N:TEXT, after=N:TEXT, until=ERE, each once)"
     }
     return 1
 }
@@ -991,11 +1029,11 @@ function record(p) {
 }
 
 # No output block came for the parts still waiting (all of them, or all but
-# a terminal 1 when keep1 is set): report each.
+# the terminals left running when keep1 is set): report each.
 function unclaimed(ln, keep1,    i, n) {
     n = 0
     for (i = 1; i <= NW; i++) {
-        if (keep1 && PT[W[i]] == 1)
+        if (keep1 && (PT[W[i]] == 1 || PK[W[i]]))
             W[++n] = W[i]
         else
             problem(PM[W[i]], "<!-- run: " PN[W[i]] (PT[W[i]] ? " terminal=" PT[W[i]] : "") " -->: no ```text block holds its output before line " ln " (write one, or say output=none)")
@@ -1055,7 +1093,7 @@ BEGIN {
     }
     kind = run_marker(row)
     if (kind < 0) {
-        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none|ignore] [timeout=S] -->")
+        problem(FNR, "malformed run marker; the form is <!-- run: NAME [terminal=N] [end=SIGINT] [show=both] [output=none|ignore] [timeout=S] [ready=TEXT] [stop=N] [type=N:TEXT] [after=N:TEXT] [until=ERE] -->")
         next
     }
     if (kind > 0) {
@@ -1084,6 +1122,17 @@ BEGIN {
             problem(FNR, "<!-- run: " R_NAME " terminal=1 -->: end=eof is for a terminal 2, 3... left running (terminal 1 reads nothing): SIGINT, SIGTERM or exit")
         if (R_OPT["terminal"] >= 2 && R_END == "exit")
             problem(FNR, "<!-- run: " R_NAME " terminal=" R_OPT["terminal"] " -->: a terminal 2, 3... runs to its end unless told to stay: drop end=exit, or give end=SIGINT, SIGTERM or eof")
+        if ("ready" in R_MORE && R_OPT["terminal"] != 1 && !(R_OPT["terminal"] >= 2 && R_END != ""))
+            problem(FNR, "<!-- run: " R_NAME " -->: ready= belongs to a terminal that is left running (terminal 1, or a terminal=N that says end=)")
+        if ("until" in R_MORE && (R_OPT["terminal"] == 1 || R_END != ""))
+            problem(FNR, "<!-- run: " R_NAME " -->: until= belongs to a command that ends by itself (a lone one, or a terminal 2, 3... without end=)")
+        for (k in R_MORE)
+            if (k == "until")
+                continue
+            else if (k != "ready" && R_OPT["terminal"] < 2)
+                problem(FNR, "<!-- run: " R_NAME " -->: " k "= belongs to a terminal 2, 3... (it acts on an earlier terminal of the same example)")
+            else if (k != "ready" && substr(R_MORE[k], 1, 1) + 0 >= R_OPT["terminal"])
+                problem(FNR, "<!-- run: " R_NAME " terminal=" R_OPT["terminal"] " -->: " k "=" R_MORE[k] " must name an earlier terminal")
         if (R_OPT["terminal"] == 1 && R_OPT["show"] == "stderr")
             problem(FNR, "<!-- run: " R_NAME " -->: terminal 1 must show its stdout, where its ready line goes")
         p = seq + (++parts)
@@ -1095,6 +1144,14 @@ BEGIN {
         PS[p] = R_OPT["show"]
         PTO[p] = R_OPT["timeout"]
         PO_NONE[p] = R_OPT["output"] != "block"
+        PK[p] = R_OPT["terminal"] >= 2 && R_END != ""
+        # What the runner needs beyond the record: one key=value a line.
+        printf "" > (work "/" p ".opt")
+        if (R_OPT["terminal"] >= 2 && R_END != "")
+            print "keep=" R_END > (work "/" p ".opt")
+        for (k in R_MORE)
+            print k "=" R_MORE[k] > (work "/" p ".opt")
+        close(work "/" p ".opt")
         if (R_OPT["output"] == "ignore")
             PO[p] = -1
         state = "marker"
@@ -1108,8 +1165,11 @@ BEGIN {
     if (info == "text" || info == "console") {
         texts++
         # Terminals 2, 3... take the first text block after their command;
-        # so does a lone command. Terminal 1 takes it only when no other
-        # part of its example is waiting: its output may come last.
+        # so does a lone command: the newest waiting part other than
+        # terminal 1 takes it. Terminal 1 takes it only when no other part
+        # of its example is waiting: its output may come last. A terminal
+        # left running (end=) stays waiting past the next markers (see
+        # unclaimed), so its block may come after theirs.
         for (i = NW; i >= 1; i--)
             if (PT[W[i]] != 1)
                 break
@@ -1194,11 +1254,41 @@ function mask_ports(s,    out, n) {
     return out s
 }
 
+# strace names an ephemeral port as sin_port=htons(58334) (or sin6_port):
+# the number becomes PORT, as after ":".
+function mask_htons(s,    out, n) {
+    out = ""
+    while (match(s, /htons\([0-9][0-9][0-9][0-9][0-9]\)/)) {
+        n = substr(s, RSTART + 6, 5) + 0
+        out = out substr(s, 1, RSTART + 5) (n >= 32768 ? "PORT" : substr(s, RSTART + 6, 5)) ")"
+        s = substr(s, RSTART + RLENGTH)
+    }
+    return out s
+}
+
+# What the kernel reports of a timer in ss -o, "timer:(timewait,59sec,0)":
+# the time left (59sec, 1min, 2.500ms) becomes DURATION.
+function mask_timer(s,    out, head) {
+    out = ""
+    while (match(s, /timer:\([a-z_]+,[0-9][0-9.]*(min|sec|ms)[0-9.a-z]*,/)) {
+        head = substr(s, RSTART, RLENGTH)
+        sub(/,[^,]*,$/, ",DURATION,", head)
+        out = out substr(s, 1, RSTART - 1) head
+        s = substr(s, RSTART + RLENGTH)
+    }
+    return out s
+}
+
 # What is masked, and only that: pids, ephemeral ports, timestamps,
-# durations (with a fraction, or in ms, us or ns) and rates.
+# durations (with a fraction, or in ms, us or ns; an ss timer) and rates.
 function mask(s) {
     s = mask_prefix(s)
     s = subst_all(s, "pid=[0-9]+", 4, "PID", 1)
+    s = subst_all(s, "\\[pid +[0-9]+\\]", 0, "[pid PID]", 0)
+    s = subst_all(s, "Process [0-9]+ attached", 0, "Process PID attached", 0)
+    s = subst_all(s, "Process [0-9]+ detached", 0, "Process PID detached", 0)
+    s = mask_htons(s)
+    s = mask_timer(s)
     s = subst_all(s, "[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\\.[0-9]+)?", 0, "TIME", 1)
     s = mask_ports(s)
     s = subst_all(s, "<[0-9]+\\.[0-9]+>", 0, "<DURATION>", 0)
@@ -1405,11 +1495,12 @@ if [ "$do_shape" -eq 1 ]; then
 fi
 
 # ---- the runner: one example, inside its own network namespace -----------
-# sh -c "$runner" runner DIR ROOT END LIMIT, run under unshare -n. DIR holds
-# T.cmd and T.show for each terminal T (0 for a lone command, else 1, 2...),
-# and T.end for a terminal 2, 3... that is left running (its end=).
-# Writes T.out (what the terminal showed), and "error" when something kept
-# the example from running as the lesson says.
+# sh -c "$runner" runner DIR ROOT END LIMIT, run under unshare (network,
+# pid and mount namespaces; see ns_flags). DIR holds T.cmd, T.show and
+# T.opt (key=value lines: keep, ready, stop, type, after, until) for each terminal
+# T (0 for a lone command, else 1, 2...). Writes T.out (what the terminal
+# showed), and "error" when something kept the example from running as the
+# lesson says.
 runner='
 dir=$1 root=$2 end=$3 limit=$4
 fail() { printf "%s\n" "$*" >>"$dir/error"; }
@@ -1417,16 +1508,16 @@ ip link set lo up 2>"$dir/ip.err" || { fail "ip link set lo up: $(cat "$dir/ip.e
 cd "$root" || { fail "cannot enter $root"; exit 0; }
 export LC_ALL=C
 unset SOCKLAB_TRACE_TIME
-# launch T FILE [IN]: terminal T runs its command with /bin/sh, from the
-# root, stdin IN (/dev/null unless given); what it shows goes to FILE. As in
-# a real terminal, it is
-# a process group of its own (setsid), so that Ctrl-C (SIGINT to the group)
+# opt T KEY: the value of option KEY of terminal T, or nothing.
+opt() { sed -n "s/^$2=//p" "$dir/$1.opt" 2>/dev/null; }
+# launch T FILE IN: terminal T runs its command with /bin/sh, from the root,
+# stdin IN; what it shows goes to FILE. As in a real terminal, it is a
+# process group of its own (setsid), so that Ctrl-C (SIGINT to the group)
 # reaches what it started, and SIGINT and SIGQUIT are back to their default
 # (sh ignores them in what it starts with &).
 launch() {
     show=$(cat "$dir/$1.show")
-    out=$2
-    in=${3:-/dev/null}
+    out=$2 in=$3
     set -- env --default-signal=INT,QUIT setsid /bin/sh "$dir/$1.cmd"
     case $show in
     stdout) exec "$@" <"$in" >"$out" 2>/dev/null ;;
@@ -1441,41 +1532,65 @@ bound() {
         >/dev/null 2>&1 &
     dog=$!
 }
-# watch T PATTERN: start a reader that copies terminal T (from the fifo
-# T.fifo) to T.out as it comes, and says "ready" on the fifo T.ready at the
-# first line matching PATTERN (or "ended" when it ends without one). The
-# shell reads a pipe a byte at a time, so the line is seen as soon as it is
-# written (awk may wait for a whole buffer).
-watch() {
+# start T: terminal T (1, or a terminal 2, 3... with end=) is left running.
+# Its output is copied to T.out as it comes, and its ready line (terminal 1:
+# one that starts with "listening on "; a terminal 2, 3...: its first line;
+# either: the first holding its ready= text) is announced on T.rfifo, which
+# the runner holds open on descriptor 4 until ready T reads it (at once for
+# terminal 1; for a terminal 2, 3..., just before the next terminal, after
+# what that one types into it). A terminal 2, 3... left running reads a
+# pipe that a holder (a sleep) keeps open, as a terminal is, so that it
+# sees no end of file until its end and what type= writes reaches it. Sets
+# pid_T, dog_T and reader_T, and writes the pid of the holder to T.hold.
+start() {
+    t=$1
+    mkfifo "$dir/$t.fifo" "$dir/$t.rfifo" || { fail "mkfifo failed"; return 1; }
+    in=/dev/null
+    if [ "$t" -ne 1 ]; then
+        in=$dir/$t.in
+        mkfifo "$in" || { fail "mkfifo failed"; return 1; }
+    fi
+    ( launch "$t" "$dir/$t.fifo" "$in" ) &
+    eval "pid_$t=\$!"
+    bound $! "$t"
+    eval "dog_$t=\$dog"
+    # (The holder is not a job of the runner, whose shell would report
+    # its end.)
+    [ "$t" -eq 1 ] || ( sleep "$limit" >"$in" & echo $! >"$dir/$t.hold" )
+    pre= sub=$(opt "$t" ready)
+    [ -n "$sub" ] || [ "$t" -ne 1 ] || pre="listening on "
+    # Read-write: the open does not wait, and the line stays in the pipe
+    # until ready T reads it, even once the reader is gone.
+    exec 4<>"$dir/$t.rfifo"
+    # The shell reads a pipe a byte at a time, so the line is seen as soon
+    # as it is written (awk may wait for a whole buffer).
     {
         r=
         while IFS= read -r line; do
-            printf "%s\n" "$line" >>"$dir/$1.out"
-            if [ -z "$r" ]; then
-                case $line in $2) r=1; echo ready >&3 ;; esac
-            fi
+            printf "%s\n" "$line" >>"$dir/$t.out"
+            [ -z "$r" ] || continue
+            case $line in "$pre"*"$sub"*) r=1; echo ready >&3 ;; esac
         done
-        [ -z "$line" ] || printf "%s" "$line" >>"$dir/$1.out"
+        [ -z "$line" ] || printf "%s" "$line" >>"$dir/$t.out"
         [ -n "$r" ] || echo ended >&3
-    } <"$dir/$1.fifo" 3>"$dir/$1.ready" &
-    reader=$!
+    } <"$dir/$t.fifo" 3>"$dir/$t.rfifo" 4<&- &
+    eval "reader_$t=\$!"
 }
-# stop T HOW: end the terminal T left running (pid, reader, watchdog and
-# input keeper in P_T, R_T, D_T, K_T): SIGINT or SIGTERM to its group, as
-# Ctrl-C does, or eof: its input ends, as Ctrl-D does. Then read it to the
-# end and kill what it leaves.
-stop() {
-    eval "p=\$P_$1 r=\$R_$1 d=\$D_$1 kp=\$K_$1"
-    case $2 in
-    SIGINT) kill -INT "-$p" 2>/dev/null ;;
-    SIGTERM) kill -TERM "-$p" 2>/dev/null ;;
-    esac
-    kill "$kp" 2>/dev/null
-    wait "$p"
-    wait "$r"
-    kill "$d" 2>/dev/null
-    kill -KILL "-$p" 2>/dev/null
-    [ ! -f "$dir/$1.timeout" ] || fail "terminal $1 did not end within $limit s (after $2)"
+# ready T: wait for the ready line of terminal T, announced by its reader
+# (bounded: the reader says "ended" when the terminal ends or its time is
+# up). 1 when it ended without one.
+ready() {
+    state=
+    read -r state <&4
+    exec 4<&-
+    [ "$state" != ready ] || return 0
+    what=$(opt "$1" ready)
+    if [ "$1" -eq 1 ]; then
+        fail "terminal 1 ended (or timed out) before its ready line ${what:+holding }\"${what:-listening on ...}\""
+    else
+        fail "terminal $1 ended (or timed out) before its first line${what:+ holding \"$what\"} (one left running starts the next at its first line)"
+    fi
+    return 1
 }
 # settle PGID: wait, bounded (2 s), until no process of the group PGID is
 # running (state R or D in /proc): a server that has just closed its last
@@ -1493,78 +1608,134 @@ settle() {
         n=$((n + 1))
     done
 }
-t1=
-if [ -f "$dir/1.cmd" ]; then
-    mkfifo "$dir/1.fifo" "$dir/1.ready" || { fail "mkfifo failed"; exit 0; }
-    ( launch 1 "$dir/1.fifo" ) &
-    t1=$!
-    bound "$t1" 1
-    dog1=$dog
-    watch 1 "listening on *"
-    reader1=$reader
-    read -r state <"$dir/1.ready"
-    [ "$state" = ready ] || fail "terminal 1 ended (or timed out) before its ready line \"listening on ...\""
-fi
-k=0
-[ -z "$t1" ] || k=2
-held=
-while [ -f "$dir/$k.cmd" ]; do
-    if [ -f "$dir/$k.end" ]; then
-        # Left running: its input stays open (a keeper holds the fifo)
-        # until its end; the next terminal starts at its first line.
-        mkfifo "$dir/$k.fifo" "$dir/$k.ready" "$dir/$k.in" ||
-            { fail "mkfifo failed"; break; }
-        sleep "$limit" >"$dir/$k.in" &
-        keeper=$!
-        ( launch "$k" "$dir/$k.fifo" "$dir/$k.in" ) &
-        pk=$!
-        bound "$pk" "$k"
-        watch "$k" "*"
-        eval "P_$k=\$pk R_$k=\$reader D_$k=\$dog K_$k=\$keeper"
-        held="$k $held"
-        read -r state <"$dir/$k.ready"
-        if [ "$state" != ready ]; then
-            fail "terminal $k ended (or timed out) before its first line (one left running starts the next at its first line)"
-            break
+# finish T HOW: end terminal T as its lesson says: SIGINT or SIGTERM to its
+# group, as Ctrl-C or kill would (terminal 1 once it has settled); eof: its
+# input ends, as Ctrl-D does; exit: it ends by itself. Then read its output
+# to the end and kill what it leaves.
+finish() {
+    eval "p=\$pid_$1 d=\$dog_$1 rd=\$reader_$1"
+    [ -n "$p" ] || return 0
+    [ "$1" -ne 1 ] || [ "$2" = exit ] || settle "$p"
+    case $2 in
+    SIGINT) kill -INT "-$p" 2>/dev/null ;;
+    SIGTERM) kill -TERM "-$p" 2>/dev/null ;;
+    eof) kill "$(cat "$dir/$1.hold")" 2>/dev/null ;;
+    esac
+    # (2>/dev/null: the shell would say "Terminated" after a SIGTERM.)
+    wait "$p" 2>/dev/null
+    wait "$rd"
+    kill "$d" 2>/dev/null
+    kill -KILL "-$p" 2>/dev/null
+    [ ! -f "$dir/$1.hold" ] || kill "$(cat "$dir/$1.hold")" 2>/dev/null
+    eval "pid_$1="
+    [ ! -f "$dir/$1.timeout" ] || fail "terminal $1 did not end within $limit s (after $2)"
+}
+# prepare K: what happens before terminal K runs, in this order: a line
+# typed into a terminal left running (type=); the wait for the ready line
+# of the terminal left running just before K (after that typing: a client
+# such as nc shows nothing until it has something to echo); Ctrl-C (or
+# its end=) in a terminal left running (stop=); a line waited for in what
+# a terminal shows (after=, bounded by the timeout; polled, since the line
+# may already be there). 1 when the terminal before never got ready.
+prepare() {
+    v=$(opt "$1" type)
+    if [ -n "$v" ]; then
+        n=${v%%:*}
+        eval "p=\$pid_$n"
+        # (The check keeps the open from waiting for a reader that is gone.)
+        if [ -n "$p" ] && [ "$n" -ne 1 ] && kill -0 "$p" 2>/dev/null; then
+            printf "%s\n" "${v#*:}" >"$dir/$n.in"
+        else
+            fail "terminal $1: type=$v names no terminal 2, 3... left running"
         fi
+    fi
+    if [ -n "$pending" ]; then
+        n=$pending pending=
+        ready "$n" || return 1
+    fi
+    n=$(opt "$1" stop)
+    if [ -n "$n" ]; then
+        eval "p=\$pid_$n"
+        if [ -n "$p" ] && [ -f "$dir/$n.opt" ] && grep -q "^keep=" "$dir/$n.opt"; then
+            finish "$n" "$(opt "$n" keep)"
+        else
+            fail "terminal $1: stop=$n names no terminal left running (terminal $n needs end=, and is stopped once)"
+        fi
+    fi
+    v=$(opt "$1" after)
+    if [ -n "$v" ]; then
+        n=${v%%:*} i=$((limit * 20))
+        until grep -qF -- "${v#*:}" "$dir/$n.out" 2>/dev/null; do
+            i=$((i - 1))
+            [ "$i" -gt 0 ] || { fail "terminal $1: after=$v: terminal $n did not show it within $limit s"; return 0; }
+            sleep 0.05
+        done
+    fi
+    return 0
+}
+pending=
+if [ -f "$dir/1.cmd" ]; then
+    start 1 || exit 0
+    ready 1
+fi
+kept=
+k=2
+[ -f "$dir/1.cmd" ] || k=0
+while [ -f "$dir/$k.cmd" ]; do
+    if [ "$k" -ne 0 ]; then
+        prepare "$k" || break
+    fi
+    if [ "$k" -ge 2 ] && grep -q "^keep=" "$dir/$k.opt" 2>/dev/null; then
+        start "$k" || break
+        pending=$k
+        kept="$k $kept"
         k=$((k + 1))
         continue
     fi
-    ( launch "$k" "$dir/$k.out" ) &
-    pk=$!
-    bound "$pk" "$k"
-    wait "$pk"
-    kill "$dog" 2>/dev/null
-    # Whatever the command left running in its group goes with it.
-    kill -KILL "-$pk" 2>/dev/null
+    # until=ERE: run it again until a line of what it shows matches ERE,
+    # as a learner who looks again a moment later (the kernel acknowledges
+    # a FIN up to 40 ms late, for one), at most for the timeout.
+    re=$(opt "$k" until) i=$((limit * 20))
+    while :; do
+        rm -f "$dir/$k.out"
+        ( launch "$k" "$dir/$k.out" /dev/null ) &
+        pk=$!
+        bound "$pk" "$k"
+        wait "$pk"
+        kill "$dog" 2>/dev/null
+        # Whatever the command left running in its group goes with it.
+        kill -KILL "-$pk" 2>/dev/null
+        [ -n "$re" ] && [ ! -f "$dir/$k.timeout" ] || break
+        grep -qE -- "$re" "$dir/$k.out" && break
+        i=$((i - 1))
+        [ "$i" -gt 0 ] || { fail "terminal $k: until=$re: no line of its output matched within $limit s"; break; }
+        sleep 0.05
+    done
     [ ! -f "$dir/$k.timeout" ] || fail "terminal $k did not finish within $limit s"
     [ "$k" -ne 0 ] || break
     k=$((k + 1))
 done
-# Terminals left running: a Ctrl-C (or SIGTERM) one ends before terminal 1,
-# the newest first, as one cleans up; an end=eof one after it, so that it
-# is still connected while the server stops.
-for k in $held; do
-    end_k=$(cat "$dir/$k.end")
-    [ "$end_k" = eof ] || stop "$k" "$end_k"
+# The last terminal left running has its first line too before the ends.
+[ -z "$pending" ] || ready "$pending"
+# The ends: the SIGINT and SIGTERM terminals left running, the newest first,
+# as one cleans up; terminal 1; then the eof ones, so that they are still
+# connected while the server stops.
+for t in $kept; do
+    [ "$(opt "$t" keep)" = eof ] || finish "$t" "$(opt "$t" keep)"
 done
-if [ -n "$t1" ]; then
-    [ "$end" = exit ] || settle "$t1"
-    case $end in
-    SIGINT) kill -INT "-$t1" 2>/dev/null ;;
-    SIGTERM) kill -TERM "-$t1" 2>/dev/null ;;
-    esac
-    wait "$t1"
-    wait "$reader1"
-    kill "$dog1" 2>/dev/null
-    kill -KILL "-$t1" 2>/dev/null
-    [ ! -f "$dir/1.timeout" ] || fail "terminal 1 did not end within $limit s (after $end)"
-fi
-for k in $held; do
-    [ "$(cat "$dir/$k.end")" != eof ] || stop "$k" eof
+[ ! -f "$dir/1.cmd" ] || finish 1 "$end"
+for t in $kept; do
+    finish "$t" eof
 done
 exit 0
 '
+
+# The namespaces an example runs in: its own network (port 7000 is free,
+# nothing else listens), and its own pids, with /proc mounted for them (so
+# pgrep, ps, ss -p and lsof see only the example's processes, never another
+# echo-server on the machine). --kill-child: if unshare is killed (the
+# outer timeout), the example goes with it.
+ns_flags="-n -p -f --mount-proc --kill-child"
 
 # Why the examples cannot run here, or nothing when they can.
 no_namespace_reason() {
@@ -1582,8 +1753,8 @@ no_namespace_reason() {
         echo "env has no --default-signal (GNU coreutils 8.31 or later gives Ctrl-C its default action in each terminal)"
         return
     }
-    why=$(unshare -n sh -c 'ip link set lo up' 2>&1) || {
-        echo "cannot make a network namespace (unshare -n: ${why:-failed}; it needs root or user namespaces)"
+    why=$(unshare $ns_flags sh -c 'ip link set lo up' 2>&1) || {
+        echo "cannot make a network and pid namespace (unshare $ns_flags: ${why:-failed}; it needs root or user namespaces)"
         return
     }
 }
@@ -1656,14 +1827,14 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
             while IFS=$tab read -r _ p l m nm t e s to o c i; do
                 [ "$l" = "$lesson" ] && [ "$nm" = "$name" ] || continue
                 cp "$work/$p.cmd" "$ex/$t.cmd"
+                cp "$work/$p.opt" "$ex/$t.opt"
                 echo "$s" >"$ex/$t.show"
-                [ "$t" -lt 2 ] || [ "$e" = - ] || echo "$e" >"$ex/$t.end"
                 [ "$t" -ne 1 ] || end=$e
                 [ "$to" -le "$limit" ] || limit=$to
             done <"$work/parts"
             terms=$(ls "$ex" | grep -c '\.cmd$')
             timeout -s KILL $((limit * terms + 10)) \
-                unshare -n sh -c "$runner" runner "$ex" "$root" "$end" "$limit" ||
+                unshare $ns_flags sh -c "$runner" runner "$ex" "$root" "$end" "$limit" ||
                 echo "the example did not finish within $((limit * terms + 10)) s" >>"$ex/error"
             if [ -s "$ex/error" ]; then
                 while IFS= read -r why; do
