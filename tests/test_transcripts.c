@@ -767,6 +767,48 @@ Test(transcripts, masks_cover_strace_pids_ports_and_ss_timers)
     }
 }
 
+/* tcpdump -n writes a port after the address with a dot: an ephemeral
+ * one there is masked, a server port (7000) or a short number is not. */
+Test(transcripts, masks_cover_tcpdump_ports)
+{
+    static const char lesson[] =
+        "<!-- run: dump -->\n"                                     /* 1 */
+        "```sh\n"                                                  /* 2 */
+        "printf '%s\\n' '12:00:01.000001 IP 127.0.0.1.46061 > "
+        "127.0.0.1.7000: UDP, length 4'\n"                         /* 3 */
+        "```\n"                                                    /* 4 */
+        "```text\n"                                                /* 5 */
+        "13:47:12.100236 IP 127.0.0.1.53103 > 127.0.0.1.7000: UDP, "
+        "length 4\n"                                               /* 6 */
+        "```\n";                                                   /* 7 */
+    static const struct {
+        const char *from, *to;
+    } breaks[] = {
+        {"127.0.0.1.7000: UDP, length 4\n", "127.0.0.1.7001: UDP, length 4\n"},
+        {"IP 127.0.0.1.46061 >", "IP 127.0.0.2.46061 >"},
+        {"IP 127.0.0.1.46061 >", "IP 127.0.0.1.12345 >"},
+    };
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    script_free(&r);
+    for (size_t i = 0; i < sizeof breaks / sizeof breaks[0]; i++) {
+        char *broken = replace_once(strdup(lesson), breaks[i].from,
+                                    breaks[i].to);
+        put_lesson(broken);
+        free(broken);
+        rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+        cr_expect_eq(rc, 1, "\"%s\" -> \"%s\": exit %d\n%s", breaks[i].from,
+                     breaks[i].to, rc, r.err);
+        expect_has(r.err, "output differs at line 1: lesson "
+                          "lessons/01-demo.md:6 ");
+        script_free(&r);
+    }
+}
+
 Test(transcripts, markers_without_their_blocks_are_reported)
 {
     struct script_run r;

@@ -174,7 +174,8 @@
 # and "Process 1234 attached"/"detached"; and the pad before a trace
 # line's "~" column, which depends on the pid's width), ephemeral ports (5
 # digits, 32768 or more, right after ":", as in 127.0.0.1:58334 or an ss
-# column, or in strace's htons(58334)), timestamps (10:45:33,
+# column, or in strace's htons(58334), or after tcpdump's dotted address,
+# as in 127.0.0.1.58334), timestamps (10:45:33,
 # 10:45:33.123), durations with a fraction or in ms/us/ns ("0.25 s", "12
 # ms", strace -T's <0.000123>), the time left on an ss -o timer
 # ("timer:(timewait,59sec,0)") and rates ("12345/s", "3.2 MB/s"). Whole seconds ("300s", "2 s") are set by
@@ -1266,6 +1267,22 @@ function mask_htons(s,    out, n) {
     return out s
 }
 
+# tcpdump -n writes an IPv4 address and its port with a dot between,
+# 127.0.0.1.46061: an ephemeral port there becomes PORT as well.
+function mask_dotted_ports(s,    out, n, head) {
+    out = ""
+    while (match(s, /[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+\.[0-9][0-9][0-9][0-9][0-9]/)) {
+        head = substr(s, RSTART, RLENGTH - 5)
+        n = substr(s, RSTART + RLENGTH - 5, 5) + 0
+        if (n >= 32768 && substr(s, RSTART + RLENGTH, 1) !~ /[0-9]/)
+            out = out substr(s, 1, RSTART - 1) head "PORT"
+        else
+            out = out substr(s, 1, RSTART + RLENGTH - 1)
+        s = substr(s, RSTART + RLENGTH)
+    }
+    return out s
+}
+
 # What the kernel reports of a timer in ss -o, "timer:(timewait,59sec,0)":
 # the time left (59sec, 1min, 2.500ms) becomes DURATION.
 function mask_timer(s,    out, head) {
@@ -1288,6 +1305,7 @@ function mask(s) {
     s = subst_all(s, "Process [0-9]+ attached", 0, "Process PID attached", 0)
     s = subst_all(s, "Process [0-9]+ detached", 0, "Process PID detached", 0)
     s = mask_htons(s)
+    s = mask_dotted_ports(s)
     s = mask_timer(s)
     s = subst_all(s, "[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\\.[0-9]+)?", 0, "TIME", 1)
     s = mask_ports(s)
