@@ -175,11 +175,11 @@
 # line's "~" column, which depends on the pid's width), ephemeral ports (5
 # digits, 32768 or more, right after ":", as in 127.0.0.1:58334 or an ss
 # column, or in strace's htons(58334), or after tcpdump's dotted address,
-# as in 127.0.0.1.58334), timestamps (10:45:33,
-# 10:45:33.123), durations with a fraction or in ms/us/ns ("0.25 s", "12
-# ms", strace -T's <0.000123>), the time left on an ss -o timer
-# ("timer:(timewait,59sec,0)") and rates ("12345/s", "3.2 MB/s"). Whole seconds ("300s", "2 s") are set by
-# flags, so they are compared. A mismatch is reported as
+# as in 127.0.0.1.58334), timestamps (10:45:33, 10:45:33.123), durations
+# with a fraction or in ms/us/ns ("0.25 s", "12 ms", strace -T's
+# <0.000123>), the time left on an ss -o timer ("timer:(timewait,59sec,0)")
+# and rates ("12345/s", "3.2 MB/s"). Whole seconds ("300s", "2 s") are set
+# by flags, so they are compared. A mismatch is reported as
 #
 #   lessons/X.md:MARKER-LINE: <!-- run: NAME terminal=2 -->: output differs
 #     at line K: lesson lessons/X.md:LINE "expected", got "what ran"
