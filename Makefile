@@ -140,11 +140,13 @@ $(TEST_BIN): $(TEST_OBJ) $(COMMON_LIB)
 
 # Criterion comes from the system package manager. As root on Debian we
 # install it, plus what the rest of the suite exercises (libuv for the
-# twins, socat as a foreign echo server, strace for the lesson 06 evidence,
+# twins, socat as a foreign echo server, strace for the lesson 06 evidence
+# and lesson 08's examples, nc for lesson 08's client that stays connected
+# and tcpdump for its UDP packets,
 # tmux for the demo's two panes, ip to give a test namespace a link-local
 # address, ps and pgrep for lesson 04's examples); otherwise we say how.
 # Without the optional ones, their tests are skipped with the reason.
-TEST_PACKAGES := libcriterion-dev pkg-config libuv1-dev socat strace tmux iproute2 procps
+TEST_PACKAGES := libcriterion-dev pkg-config libuv1-dev socat strace tmux iproute2 netcat-openbsd tcpdump procps
 
 test-deps:
 	@missing=; for p in $(TEST_PACKAGES); do \

@@ -542,6 +542,29 @@ Test(transcripts, a_terminal_left_running_holds_while_the_next_one_runs)
     script_free(&r);
 }
 
+/* stop=2 on an end=eof terminal is its Ctrl-D, there and then: the client
+ * sends its FIN, reads the rest and leaves, and terminal 3 finds no
+ * client. Without it, terminal 3 would print the client's pid. */
+static const char eof_stop_lesson[] =
+    "<!-- run: early terminal=1 output=ignore -->\n"               /* 1 */
+    "```sh\n"                                                      /* 2 */
+    "bin/echo-server-poll\n"                                       /* 3 */
+    "```\n"                                                        /* 4 */
+    "<!-- run: early terminal=2 end=eof -->\n"                     /* 5 */
+    "```sh\n"                                                      /* 6 */
+    "(printf 'bye\\n'; cat) | bin/echo-client\n"                  /* 7 */
+    "```\n"                                                        /* 8 */
+    "```text\n"                                                    /* 9 */
+    "bye\n"                                                        /* 10 */
+    "```\n"                                                        /* 11 */
+    "<!-- run: early terminal=3 stop=2 -->\n"                      /* 12 */
+    "```sh\n"                                                      /* 13 */
+    "pgrep -x echo-client || echo gone\n"                          /* 14 */
+    "```\n"                                                        /* 15 */
+    "```text\n"                                                    /* 16 */
+    "gone\n"                                                       /* 17 */
+    "```\n";                                                       /* 18 */
+
 Test(transcripts, an_eof_terminal_ends_after_terminal_1)
 {
     struct script_run r;
@@ -553,6 +576,22 @@ Test(transcripts, an_eof_terminal_ends_after_terminal_1)
     expect_has(r.out, "quotes.sh: 1 example (2 output blocks marked of 2 text "
                       "blocks) run in ");
     cr_expect_str_empty(r.err);
+    script_free(&r);
+
+    put_lesson(eof_stop_lesson);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+
+    char *lesson = replace_once(strdup(eof_stop_lesson), " stop=2 -->",
+                                " -->");
+    put_lesson(lesson);
+    free(lesson);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md:12: <!-- run: early terminal=3 -->: "
+                      "output differs at line 1");
     script_free(&r);
 }
 
@@ -832,6 +871,234 @@ Test(transcripts, masks_cover_pids_and_ports_and_nothing_else)
                               "terminal=1 -->: output differs at line ");
             expect_has(r.err, cases[i].line);
         }
+        script_free(&r);
+    }
+}
+
+/* Terminals left running (end= on a terminal 2, 3...): a client that
+ * stays connected while later terminals run, a line typed into it (type=,
+ * shown on its screen as typed, then its echo), its echo waited for
+ * (after=), Ctrl-C in it before a later terminal (stop=), its output shown
+ * last; a second server waited for by its ready= text; a command run again
+ * until its output matches (until=). */
+static const char kept_lesson[] =
+    "<!-- run: kept terminal=1 output=ignore timeout=3 -->\n"      /* 1 */
+    "```sh\n"                                                      /* 2 */
+    "bin/echo-server\n"                                            /* 3 */
+    "```\n"                                                        /* 4 */
+    "<!-- run: kept terminal=2 end=SIGINT timeout=3 -->\n"         /* 5 */
+    "```sh\n"                                                      /* 6 */
+    "bin/echo-client\n"                                            /* 7 */
+    "```\n"                                                        /* 8 */
+    "<!-- run: kept terminal=3 type=2:hello after=2:hello timeout=3 -->\n"
+    "```sh\n"                                                      /* 10 */
+    "pgrep -x echo-client >/dev/null && echo connected\n"          /* 11 */
+    "```\n"                                                        /* 12 */
+    "```text\n"                                                    /* 13 */
+    "connected\n"                                                  /* 14 */
+    "```\n"                                                        /* 15 */
+    "<!-- run: kept terminal=4 stop=2 timeout=3 -->\n"             /* 16 */
+    "```sh\n"                                                      /* 17 */
+    "pgrep -x echo-client || echo gone\n"                          /* 18 */
+    "```\n"                                                        /* 19 */
+    "```text\n"                                                    /* 20 */
+    "gone\n"                                                       /* 21 */
+    "```\n"                                                        /* 22 */
+    "Terminal 2 showed:\n"                                         /* 23 */
+    "```text\n"                                                    /* 24 */
+    "hello\n"                                                      /* 25 */
+    "hello\n"                                                      /* 26 */
+    "```\n"                                                        /* 27 */
+    "<!-- run: second terminal=1 output=ignore timeout=2 -->\n"    /* 28 */
+    "```sh\n"                                                      /* 29 */
+    "bin/echo-server\n"                                            /* 30 */
+    "```\n"                                                        /* 31 */
+    "<!-- run: second terminal=2 end=SIGTERM ready=7001 output=ignore "
+    "timeout=2 -->\n"
+    "```sh\n"                                                      /* 33 */
+    "bin/echo-server 7001\n"                                       /* 34 */
+    "```\n"                                                        /* 35 */
+    "<!-- run: second terminal=3 timeout=2 -->\n"                  /* 36 */
+    "```sh\n"                                                      /* 37 */
+    "printf 'hi\\n' | bin/echo-client 7001\n"                      /* 38 */
+    "```\n"                                                        /* 39 */
+    "```text\n"                                                    /* 40 */
+    "hi\n"                                                         /* 41 */
+    "```\n"                                                        /* 42 */
+    "<!-- run: again until=^3$ -->\n"                              /* 43 */
+    "```sh\n"                                                      /* 44 */
+    "echo x >>again.count; n=$(wc -l <again.count)\n"              /* 45 */
+    "[ \"$n\" -lt 3 ] || rm again.count; echo \"$n\"\n"               /* 46 */
+    "```\n"                                                        /* 47 */
+    "```text\n"                                                    /* 48 */
+    "3\n"                                                          /* 49 */
+    "```\n";                                                       /* 50 */
+
+Test(transcripts, terminals_left_running_are_typed_into_and_stopped)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(kept_lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 3 examples (5 output blocks marked of 5 "
+                      "text blocks) run in ");
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+
+    /* Another line typed: terminal 2 has its first line (the echo of
+     * "bye"), but "hello" never comes: after= says so. */
+    char *lesson = replace_once(strdup(kept_lesson), "type=2:hello ",
+                                "type=2:bye ");
+    put_lesson(lesson);
+    free(lesson);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md: <!-- run: kept -->: terminal 3: "
+                      "after=2:hello: terminal 2 did not show it within 3 s");
+    script_free(&r);
+
+    /* Typed into a program that prints nothing back: "hello" is on
+     * terminal 2's screen as typed, but after= waits for a line a program
+     * printed, so it reports that none came. */
+    lesson = replace_once(strdup(kept_lesson), "```sh\nbin/echo-client\n```",
+                          "```sh\ncat >/dev/null\n```");
+    put_lesson(lesson);
+    free(lesson);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md: <!-- run: kept -->: terminal 3: "
+                      "after=2:hello: terminal 2 did not show it within 3 s");
+    script_free(&r);
+
+    /* Without stop=, the client is still there when terminal 4 looks. */
+    lesson = replace_once(strdup(kept_lesson), "terminal=4 stop=2 ",
+                          "terminal=4 ");
+    put_lesson(lesson);
+    free(lesson);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md:16: <!-- run: kept terminal=4 -->: "
+                      "output differs at line 1: lesson lessons/01-demo.md:21 "
+                      "\"gone\"");
+    script_free(&r);
+
+    /* A terminal without end= must end by itself before the next one
+     * runs: a server does not. */
+    lesson = replace_once(strdup(kept_lesson),
+                          " end=SIGTERM ready=7001 output=ignore ",
+                          " output=ignore ");
+    put_lesson(lesson);
+    free(lesson);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md: <!-- run: second -->: terminal 2 "
+                      "did not finish within 2 s");
+    script_free(&r);
+
+    /* until= that never matches: reported, bounded by the timeout. */
+    lesson = replace_once(strdup(kept_lesson), "until=^3$ -->",
+                          "until=^never$ timeout=1 -->");
+    put_lesson(lesson);
+    free(lesson);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md: <!-- run: again -->: terminal 0: "
+                      "until=^never$: no line of its output matched within "
+                      "1 s");
+    script_free(&r);
+}
+
+/* The masks for strace and ss -o: a pid in strace's "[pid  N]" and
+ * "Process N attached", a client port in htons(N), the time left on an ss
+ * timer; not a server port in htons(7000), nor a timer's name. */
+Test(transcripts, masks_cover_strace_pids_ports_and_ss_timers)
+{
+    static const char lesson[] =
+        "<!-- run: masks -->\n"                                    /* 1 */
+        "```sh\n"                                                  /* 2 */
+        "printf '%s\\n' '[pid  1277] close(3) = 0' "
+        "'strace: Process 1344 attached' "
+        "'connect(3, {sin_port=htons(7000)}) accept(3, "
+        "{sin_port=htons(49518)})' "
+        "'FIN-WAIT-2 timer:(timewait,58sec,0)'\n"                  /* 3 */
+        "```\n"                                                    /* 4 */
+        "```text\n"                                                /* 5 */
+        "[pid 4] close(3) = 0\n"                                   /* 6 */
+        "strace: Process 99999 attached\n"                         /* 7 */
+        "connect(3, {sin_port=htons(7000)}) accept(3, "
+        "{sin_port=htons(33333)})\n"                               /* 8 */
+        "FIN-WAIT-2 timer:(timewait,1min,0)\n"                     /* 9 */
+        "```\n";                                                   /* 10 */
+    static const struct {
+        const char *from, *to, *line;
+    } breaks[] = {
+        {"htons(7000)}) accept", "htons(7001)}) accept",
+         "output differs at line 3: lesson lessons/01-demo.md:8 "},
+        {"(timewait,1min", "(keepalive,1min",
+         "output differs at line 4: lesson lessons/01-demo.md:9 "},
+        {"close(3) = 0\nstrace", "close(4) = 0\nstrace",
+         "output differs at line 1: lesson lessons/01-demo.md:6 "},
+    };
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    script_free(&r);
+    for (size_t i = 0; i < sizeof breaks / sizeof breaks[0]; i++) {
+        char *broken = replace_once(strdup(lesson), breaks[i].from,
+                                    breaks[i].to);
+        put_lesson(broken);
+        free(broken);
+        rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+        cr_expect_eq(rc, 1, "\"%s\" -> \"%s\": exit %d\n%s", breaks[i].from,
+                     breaks[i].to, rc, r.err);
+        expect_has(r.err, breaks[i].line);
+        script_free(&r);
+    }
+}
+
+/* tcpdump -n writes a port after the address with a dot: an ephemeral
+ * one there is masked, a server port (7000) or a short number is not. */
+Test(transcripts, masks_cover_tcpdump_ports)
+{
+    static const char lesson[] =
+        "<!-- run: dump -->\n"                                     /* 1 */
+        "```sh\n"                                                  /* 2 */
+        "printf '%s\\n' '12:00:01.000001 IP 127.0.0.1.46061 > "
+        "127.0.0.1.7000: UDP, length 4'\n"                         /* 3 */
+        "```\n"                                                    /* 4 */
+        "```text\n"                                                /* 5 */
+        "13:47:12.100236 IP 127.0.0.1.53103 > 127.0.0.1.7000: UDP, "
+        "length 4\n"                                               /* 6 */
+        "```\n";                                                   /* 7 */
+    static const struct {
+        const char *from, *to;
+    } breaks[] = {
+        {"127.0.0.1.7000: UDP, length 4\n", "127.0.0.1.7001: UDP, length 4\n"},
+        {"IP 127.0.0.1.46061 >", "IP 127.0.0.2.46061 >"},
+        {"IP 127.0.0.1.46061 >", "IP 127.0.0.1.12345 >"},
+    };
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    script_free(&r);
+    for (size_t i = 0; i < sizeof breaks / sizeof breaks[0]; i++) {
+        char *broken = replace_once(strdup(lesson), breaks[i].from,
+                                    breaks[i].to);
+        put_lesson(broken);
+        free(broken);
+        rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+        cr_expect_eq(rc, 1, "\"%s\" -> \"%s\": exit %d\n%s", breaks[i].from,
+                     breaks[i].to, rc, r.err);
+        expect_has(r.err, "output differs at line 1: lesson "
+                          "lessons/01-demo.md:6 ");
         script_free(&r);
     }
 }

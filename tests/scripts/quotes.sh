@@ -216,8 +216,9 @@
 # that overruns fails and is killed.
 #
 # Comparing: both sides are masked, line by line, then must be equal. Masked,
-# and only these: pids ("[prog 1234]", "pid=1234"; and the pad before a
-# trace line's "~" column, which depends on the pid's width; the pid that
+# and only these: pids ("[prog 1234]", "pid=1234", strace's "[pid  1234]"
+# and "Process 1234 attached"/"detached"; and the pad before a trace
+# line's "~" column, which depends on the pid's width; the pid that
 # a trace line forks, kills or reaps: "fork() = 1234" (not "fork() = 0"),
 # "kill(1234, ", "waitpid(-1, WNOHANG) = 1234"; in a ps table, under a
 # header line of upper-case column names, the fields of its PID, PPID,
@@ -226,9 +227,11 @@
 # space, as ps pads them to the widest pid; the header's blanks likewise,
 # since ps sizes those columns for the machine's largest pid), ephemeral
 # ports (5 digits, 32768 or more, right after ":", as in 127.0.0.1:58334 or
-# an ss column), timestamps (10:45:33, 10:45:33.123), durations with a
-# fraction or in ms/us/ns ("0.25 s", "12 ms", strace -T's <0.000123>) and
-# rates ("12345/s", "3.2 MB/s"); and blanks at the end of a line, which a
+# an ss column, or in strace's htons(58334), or after tcpdump's dotted
+# address, as in 127.0.0.1.58334), timestamps (10:45:33, 10:45:33.123),
+# durations with a fraction or in ms/us/ns ("0.25 s", "12 ms", strace -T's
+# <0.000123>), the time left on an ss -o timer ("timer:(timewait,59sec,0)")
+# and rates ("12345/s", "3.2 MB/s"); and blanks at the end of a line, which a
 # terminal does not show (ss pads its last column to its widest entry, a
 # pid). Whole seconds ("300s", "2 s") are set by flags, so they are
 # compared; so are descriptor numbers (each terminal starts with 0, 1 and 2
@@ -1345,6 +1348,47 @@ function mask_ports(s,    out, n) {
     return out s
 }
 
+# strace names an ephemeral port as sin_port=htons(58334) (or sin6_port):
+# the number becomes PORT, as after ":".
+function mask_htons(s,    out, n) {
+    out = ""
+    while (match(s, /htons\([0-9][0-9][0-9][0-9][0-9]\)/)) {
+        n = substr(s, RSTART + 6, 5) + 0
+        out = out substr(s, 1, RSTART + 5) (n >= 32768 ? "PORT" : substr(s, RSTART + 6, 5)) ")"
+        s = substr(s, RSTART + RLENGTH)
+    }
+    return out s
+}
+
+# tcpdump -n writes an IPv4 address and its port with a dot between,
+# 127.0.0.1.46061: an ephemeral port there becomes PORT as well.
+function mask_dotted_ports(s,    out, n, head) {
+    out = ""
+    while (match(s, /[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+\.[0-9][0-9][0-9][0-9][0-9]/)) {
+        head = substr(s, RSTART, RLENGTH - 5)
+        n = substr(s, RSTART + RLENGTH - 5, 5) + 0
+        if (n >= 32768 && substr(s, RSTART + RLENGTH, 1) !~ /[0-9]/)
+            out = out substr(s, 1, RSTART - 1) head "PORT"
+        else
+            out = out substr(s, 1, RSTART + RLENGTH - 1)
+        s = substr(s, RSTART + RLENGTH)
+    }
+    return out s
+}
+
+# What the kernel reports of a timer in ss -o, "timer:(timewait,59sec,0)":
+# the time left (59sec, 1min, 2.500ms) becomes DURATION.
+function mask_timer(s,    out, head) {
+    out = ""
+    while (match(s, /timer:\([a-z_]+,[0-9][0-9.]*(min|sec|ms)[0-9.a-z]*,/)) {
+        head = substr(s, RSTART, RLENGTH)
+        sub(/,[^,]*,$/, ",DURATION,", head)
+        out = out substr(s, 1, RSTART - 1) head
+        s = substr(s, RSTART + RLENGTH)
+    }
+    return out s
+}
+
 # A ps table: a header line of upper-case column names, at least one of
 # them a pid column (PID, PPID, PGID, SID, TGID, TPGID, LWP). ps_header
 # notes which fields hold pids (PSCOL[i]) and returns 1; 0 when s is no
@@ -1404,8 +1448,10 @@ function mask_ps_row(s,    rest, out, k, last, i, m) {
 # What is masked, and only that: pids, ephemeral ports, timestamps,
 # durations (with a fraction, or in ms, us or ns) and rates; and blanks at
 # the end of a line, which no terminal shows (ss pads its last column to
-# its widest entry, so they vary with the width of a pid). Pids: a trace
-# prefix "[prog 1234]", "pid=1234", what fork returns to the parent
+# its widest entry, so they vary with the width of a pid); the time left on
+# an ss -o timer. Pids: a trace prefix "[prog 1234]", "pid=1234", strace
+# "[pid  1234]" and "Process 1234 attached"/"detached", what fork returns
+# to the parent
 # ("fork() = 1234"), the pid a trace line kills or reaps ("kill(1234, ",
 # "waitpid(-1, WNOHANG) = 1234"), and the pid columns of a ps table (the
 # caller masks those rows with mask_ps_row).
@@ -1416,8 +1462,14 @@ function mask(s) {
     s = subst_all(s, "fork\\(\\) = [1-9][0-9]*", 9, "PID", 1)
     s = subst_all(s, "kill\\([1-9][0-9]*, ", 5, "PID, ", 0)
     s = subst_all(s, "WNOHANG\\) = [1-9][0-9]*", 11, "PID", 1)
+    s = subst_all(s, "\\[pid +[0-9]+\\]", 0, "[pid PID]", 0)
+    s = subst_all(s, "Process [0-9]+ attached", 0, "Process PID attached", 0)
+    s = subst_all(s, "Process [0-9]+ detached", 0, "Process PID detached", 0)
     s = subst_all(s, "[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\\.[0-9]+)?", 0, "TIME", 1)
     s = mask_ports(s)
+    s = mask_htons(s)
+    s = mask_dotted_ports(s)
+    s = mask_timer(s)
     s = subst_all(s, "<[0-9]+\\.[0-9]+>", 0, "<DURATION>", 0)
     s = subst_all(s, "[0-9]+[.,]?[0-9]* ?[KMG]?i?B?/s", 0, "RATE", 1)
     s = subst_all(s, "[0-9]+\\.[0-9]+ ?(s|ms|us|µs|ns)", 0, "DURATION", 1)
