@@ -312,6 +312,12 @@ Test(thread, stop_signals_are_blocked_in_every_clients_thread)
     start_thread_server(&srv, NULL);
     int a = connect_and_echo(&srv, "a\n");
     int b = connect_and_echo(&srv, "b\n");
+    /* Main blocks the stop signals for the moment of each pthread_create
+     * (the new thread inherits that mask), and b's echo can come back
+     * before main has unblocked them again: read the masks once main is
+     * asleep in accept, where its own mask is back to normal. */
+    cr_assert(wait_until_asleep(srv.pid, 2000), "main never went back to "
+              "sleep in accept");
     int n = threads_of(srv.pid, tids, 8);
     cr_assert_eq(n, 3, "two clients: %d threads", n);
     for (int i = 0; i < n; i++) {
