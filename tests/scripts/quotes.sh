@@ -122,16 +122,19 @@
 #               ready= to a terminal 1 that is not our server (socat -d -d:
 #               ready=transfer) and to a client whose first echo must be
 #               back before the next terminal (ready=first). With show=both
-#               its stderr counts too
+#               its stderr counts too. ready='' (empty): no line to wait
+#               for, ready once settled: a terminal 1 such as nc -l, which
+#               prints nothing until a client comes
 #   type=WORD or type='WORDS'  lines typed into this terminal (a terminal
 #               2, 3..., or a lone command), "\n" between lines: each is
 #               shown on its screen as a terminal echoes it, then sent with
 #               Enter, then the terminal settles; then Ctrl-D, unless end=
 #               keeps it running
 #   type=N:TEXT before this terminal runs, the line TEXT is typed into the
-#               earlier terminal N (2..9, left running), in the same way.
-#               A value that does not start with a digit 2-9 and ":" is
-#               typed into this terminal
+#               earlier terminal N (left running, or terminal 1, which then
+#               reads a keyboard too), in the same way. A value that does
+#               not start with a digit 1-9 and ":" is typed into this
+#               terminal
 #   stop=N      before this terminal runs, the earlier terminal N (left
 #               running) gets its end= there and then (Ctrl-C, SIGTERM,
 #               Ctrl-D for eof...) and is waited for; it is not ended again
@@ -169,8 +172,11 @@
 # first text block after its command only when it comes before the next
 # terminal's marker; otherwise it takes the first text block left after the
 # other terminals' blocks, so its output may come last, as a lesson tells
-# it ("meanwhile terminal 1 shows..."). Any other code block (an unmarked
-# command, a quote) between a command and its output is a problem.
+# it ("meanwhile terminal 1 shows..."). A terminal left running (end=) may
+# also wait past the next terminals' markers: it takes the first text block
+# that no later terminal claims ("terminal 2 showed..."). Any other code
+# block (an unmarked command, a quote) between a command and its output is
+# a problem.
 #
 # How an example runs: in network, mount and pid namespaces of its own
 # (unshare -n -m -p -f --mount-proc --kill-child, lo brought up), so port
