@@ -1103,6 +1103,149 @@ Test(transcripts, masks_cover_tcpdump_ports)
     }
 }
 
+/* socat's log lines: the date goes with the time, the pid after the
+ * program name is masked; the program, the level letter, the message and
+ * a bracketed number that follows no stamp are not. */
+Test(transcripts, masks_cover_a_log_lines_date_and_pid)
+{
+    static const char lesson[] =
+        "<!-- run: log -->\n"                                      /* 1 */
+        "```sh\n"                                                  /* 2 */
+        "printf '%s\\n' '2026/11/30 11:39:59 socat[1555] E bind(5, "
+        "{AF=2 127.0.0.1:7000}, 16): Address already in use' "
+        "'slot[3] taken'\n"                                        /* 3 */
+        "```\n"                                                    /* 4 */
+        "```text\n"                                                /* 5 */
+        "2027/01/02 08:00:01 socat[42] E bind(5, {AF=2 "
+        "127.0.0.1:7000}, 16): Address already in use\n"           /* 6 */
+        "slot[3] taken\n"                                          /* 7 */
+        "```\n";                                                   /* 8 */
+    static const struct {
+        const char *from, *to, *line;
+    } breaks[] = {
+        {"socat[42] E", "socat[42] W", "at line 1: lesson lessons/01-demo.md:6 "},
+        {"socat[42] E", "socax[42] E", "at line 1: lesson lessons/01-demo.md:6 "},
+        {"slot[3] taken\n```", "slot[4] taken\n```",
+         "at line 2: lesson lessons/01-demo.md:7 "},
+    };
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    script_free(&r);
+    for (size_t i = 0; i < sizeof breaks / sizeof breaks[0]; i++) {
+        char *broken = replace_once(strdup(lesson), breaks[i].from,
+                                    breaks[i].to);
+        put_lesson(broken);
+        free(broken);
+        rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+        cr_expect_eq(rc, 1, "\"%s\" -> \"%s\": exit %d\n%s", breaks[i].from,
+                     breaks[i].to, rc, r.err);
+        expect_has(r.err, breaks[i].line);
+        script_free(&r);
+    }
+}
+
+/* A terminal 1 that prints nothing until a client comes (nc -l): ready=''
+ * makes it ready once settled, and a later terminal types into it
+ * (type=1:), after the line from terminal 2 has reached it. Without
+ * ready='', the runner waits for a "listening on" line that never comes;
+ * without the typing, its second line is missing. */
+static const char silent_lesson[] =
+    "<!-- run: talk terminal=1 ready='' end=exit timeout=4 -->\n"  /* 1 */
+    "```sh\n"                                                      /* 2 */
+    "nc -l 127.0.0.1 7001\n"                                       /* 3 */
+    "```\n"                                                        /* 4 */
+    "<!-- run: talk terminal=2 type='from two' end=SIGINT "
+    "output=ignore timeout=4 -->\n"                                /* 5 */
+    "```sh\n"                                                      /* 6 */
+    "nc 127.0.0.1 7001\n"                                          /* 7 */
+    "```\n"                                                        /* 8 */
+    "<!-- run: talk terminal=3 type='1:from one' after='2:from one' "
+    "output=none timeout=4 -->\n"                                  /* 9 */
+    "```sh\n"                                                      /* 10 */
+    "true\n"                                                       /* 11 */
+    "```\n"                                                        /* 12 */
+    "```text\n"                                                    /* 13 */
+    "from two\n"                                                   /* 14 */
+    "from one\n"                                                   /* 15 */
+    "```\n";                                                       /* 16 */
+
+Test(transcripts, a_silent_terminal_1_is_waited_for_and_typed_into)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(silent_lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+
+    char *lesson = replace_once(strdup(silent_lesson), " ready=''", "");
+    put_lesson(lesson);
+    free(lesson);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "terminal 1 ended (or timed out) before its ready line "
+                      "\"listening on ...\"");
+    script_free(&r);
+
+    lesson = replace_once(strdup(silent_lesson),
+                          " type='1:from one' after='2:from one'", "");
+    put_lesson(lesson);
+    free(lesson);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md:1: <!-- run: talk terminal=1 -->: "
+                      "output differs at line 2: lesson lessons/01-demo.md:15 "
+                      "\"from one\", got (the output has ended)");
+    script_free(&r);
+}
+
+/* stop=1,2 in the middle of a session: terminal 1's server, then terminal
+ * 2's client, end before terminal 3 looks; without it both are there. */
+static const char stop_one_lesson[] =
+    "<!-- run: halt terminal=1 output=ignore -->\n"                /* 1 */
+    "```sh\n"                                                      /* 2 */
+    "bin/echo-server\n"                                            /* 3 */
+    "```\n"                                                        /* 4 */
+    "<!-- run: halt terminal=2 end=eof ready=bye output=ignore -->\n"
+    "```sh\n"                                                      /* 6 */
+    "(printf 'bye\\n'; cat) | bin/echo-client\n"                   /* 7 */
+    "```\n"                                                        /* 8 */
+    "<!-- run: halt terminal=3 stop=1,2 -->\n"                     /* 9 */
+    "```sh\n"                                                      /* 10 */
+    "pgrep -l echo- || echo both gone\n"                           /* 11 */
+    "```\n"                                                        /* 12 */
+    "```text\n"                                                    /* 13 */
+    "both gone\n"                                                  /* 14 */
+    "```\n";                                                       /* 15 */
+
+Test(transcripts, stop_ends_terminal_1_in_the_middle_of_a_session)
+{
+    struct script_run r;
+
+    make_scratch();
+    put_lesson(stop_one_lesson);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+
+    char *lesson = replace_once(strdup(stop_one_lesson), " stop=1,2", "");
+    put_lesson(lesson);
+    free(lesson);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/01-demo.md:9: <!-- run: halt terminal=3 -->: "
+                      "output differs at line 1: lesson lessons/01-demo.md:14 "
+                      "\"both gone\"");
+    script_free(&r);
+}
+
 Test(transcripts, markers_without_their_blocks_are_reported)
 {
     struct script_run r;

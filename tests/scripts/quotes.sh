@@ -136,8 +136,9 @@
 #               not start with a digit 1-9 and ":" is typed into this
 #               terminal
 #   stop=N      before this terminal runs, the earlier terminal N (left
-#               running) gets its end= there and then (Ctrl-C, SIGTERM,
-#               Ctrl-D for eof...) and is waited for; it is not ended again
+#               running, or terminal 1) gets its end= there and then
+#               (Ctrl-C, SIGTERM, Ctrl-D for eof...) and is waited for; it
+#               is not ended again. stop=1,2: terminal 1, then terminal 2
 #   after=N:TEXT  before this terminal runs, wait until terminal N (1..9,
 #               earlier) shows a line holding TEXT, not counting the lines
 #               typed into it (the echo of a typed line, a trace line)
@@ -210,8 +211,8 @@
 # and until it settles. Before a terminal runs, in this order: its
 # type=N:TEXT is typed, the terminal left running just before it is waited
 # for as just said (after that typing: a client such as nc shows nothing
-# until it has something to send), its stop= ends one, its after= is
-# waited for. After the last: terminal 1's block is taken if it
+# until it has something to send), its after= is waited for, its stop=
+# ends terminals. After the last: terminal 1's block is taken if it
 # says end=none; the terminals left running end, the newest first, as one
 # cleans up (each once settled; exit ones are waited for); then terminal 1
 # gets its end= (Ctrl-C, SIGTERM, ^C, or nothing for exit) and its output
@@ -235,9 +236,10 @@
 # ports (5 digits, 32768 or more, right after ":", as in 127.0.0.1:58334 or
 # an ss column, or in strace's htons(58334), or after tcpdump's dotted
 # address, as in 127.0.0.1.58334), timestamps (10:45:33, 10:45:33.123),
-# durations with a fraction or in ms/us/ns ("0.25 s", "12 ms", strace -T's
-# <0.000123>), the time left on an ss -o timer ("timer:(timewait,59sec,0)")
-# and rates ("12345/s", "3.2 MB/s"); and blanks at the end of a line, which a
+# a log line's date and the pid after its program name ("2026/11/30
+# 11:39:59 socat[1555]"), durations with a fraction or in ms/us/ns ("0.25
+# s", "12 ms", strace -T's <0.000123>), the time left on an ss -o timer
+# ("timer:(timewait,59sec,0)") and rates ("12345/s", "3.2 MB/s"); and blanks at the end of a line, which a
 # terminal does not show (ss pads its last column to its widest entry, a
 # pid). Whole seconds ("300s", "2 s") are set by flags, so they are
 # compared; so are descriptor numbers (each terminal starts with 0, 1 and 2
@@ -1082,7 +1084,7 @@ function run_marker(s,    t, n, i, w, k, v) {
             R_TYPE = v
         else if (k == "until" && v != "" && !(k in R_MORE))
             R_MORE[k] = v
-        else if (k == "stop" && v ~ /^[2-9]$/ && !(k in R_MORE))
+        else if (k == "stop" && v ~ /^[1-9](,[1-9])*$/ && !(k in R_MORE))
             R_MORE[k] = v
         else if (k == "after" && v ~ /^[1-9]:./ && v !~ /\t/ && !(k in R_MORE))
             R_MORE[k] = v
@@ -1090,6 +1092,16 @@ function run_marker(s,    t, n, i, w, k, v) {
             R_BAD = "bad option \"" w[i] "\" (terminal=1..9, end=SIGINT|SIGTERM|exit|^C|none|eof, show=both|stdout|stderr, output=none|ignore, timeout=1..60, order=any|per-process, ready=TEXT, type=WORDS or type=N:TEXT, stop=N, after=N:TEXT, until=ERE; each once)"
     }
     return 1
+}
+
+# The highest terminal a list such as "1,2" names.
+function latest(v,    n, i, a, m) {
+    n = split(v, a, ",")
+    m = 0
+    for (i = 1; i <= n; i++)
+        if (a[i] + 0 > m)
+            m = a[i] + 0
+    return m
 }
 
 function indent_of(s,    i) {
@@ -1224,7 +1236,7 @@ BEGIN {
                 continue
             else if (R_OPT["terminal"] < 2)
                 problem(FNR, "<!-- run: " R_NAME " -->: " (k == "typeto" ? "type" : k) "= belongs to a terminal 2, 3... (it acts on an earlier terminal of the same example)")
-            else if (substr(R_MORE[k], 1, 1) + 0 >= R_OPT["terminal"])
+            else if (k == "stop" ? latest(R_MORE[k]) >= R_OPT["terminal"] : substr(R_MORE[k], 1, 1) + 0 >= R_OPT["terminal"])
                 problem(FNR, "<!-- run: " R_NAME " terminal=" R_OPT["terminal"] " -->: " (k == "typeto" ? "type" : k) "=" R_MORE[k] " must name an earlier terminal")
         p = seq + (++parts)
         PM[p] = FNR
@@ -1395,6 +1407,20 @@ function mask_timer(s,    out, head) {
     return out s
 }
 
+# A log line as socat writes it, "2026/11/30 11:39:59 socat[1555] E ...":
+# its date goes with its time (already TIME), and the pid after the
+# program name that follows the stamp becomes PID.
+function mask_log_stamp(s,    out, m) {
+    out = ""
+    while (match(s, /[0-9][0-9][0-9][0-9]\/[0-9][0-9]\/[0-9][0-9] TIME [A-Za-z0-9_.-]+\[[0-9]+\]/)) {
+        m = substr(s, RSTART + 11, RLENGTH - 11)
+        sub(/\[[0-9]+\]$/, "[PID]", m)
+        out = out substr(s, 1, RSTART - 1) m
+        s = substr(s, RSTART + RLENGTH)
+    }
+    return out s
+}
+
 # A ps table: a header line of upper-case column names, at least one of
 # them a pid column (PID, PPID, PGID, SID, TGID, TPGID, LWP). ps_header
 # notes which fields hold pids (PSCOL[i]) and returns 1; 0 when s is no
@@ -1472,6 +1498,7 @@ function mask(s) {
     s = subst_all(s, "Process [0-9]+ attached", 0, "Process PID attached", 0)
     s = subst_all(s, "Process [0-9]+ detached", 0, "Process PID detached", 0)
     s = subst_all(s, "[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\\.[0-9]+)?", 0, "TIME", 1)
+    s = mask_log_stamp(s)
     s = mask_ports(s)
     s = mask_htons(s)
     s = mask_dotted_ports(s)
@@ -2047,10 +2074,11 @@ held() {
 # prepare K: what happens before terminal K runs, in this order: a line
 # typed into a terminal left running (type=N:TEXT); the wait for the
 # terminal left running just before K (held, after that typing: a client
-# such as nc shows nothing until it has something to send); the end of a
-# terminal left running (stop=N, its end=); a line waited for in what a
-# terminal shows (after=N:TEXT, not counting the lines typed into it;
-# bounded by the timeout, polled, since the line may already be there).
+# such as nc shows nothing until it has something to send); a line waited
+# for in what a terminal shows (after=N:TEXT, not counting the lines typed
+# into it; bounded by the timeout, polled, since the line may already be
+# there); the end of terminals left running or of terminal 1 (stop=N or
+# stop=1,2: each its end=, in that order).
 prepare() {
     v=$(opt "$1" typeto)
     if [ -n "$v" ]; then
@@ -2066,24 +2094,23 @@ prepare() {
         n=$pending pending=
         held "$n" || return 1
     fi
-    n=$(opt "$1" stop)
-    if [ -n "$n" ]; then
+    v=$(opt "$1" after)
+    if [ -n "$v" ]; then
+        n=${v%%:*} i=$((limit * 20))
+        until [ "$(shown "$n" "${v#*:}")" -gt 0 ]; do
+            i=$((i - 1))
+            [ "$i" -gt 0 ] || { fail "terminal $1: after=$v: terminal $n did not show it within $limit s"; break; }
+            sleep 0.05
+        done
+    fi
+    for n in $(opt "$1" stop | tr , " "); do
         if [ -f "$dir/$n.pid" ] && [ "$(cat "$dir/$n.end" 2>/dev/null)" != - ] &&
             [ ! -f "$dir/$n.stopped" ]; then
             stop "$n"
         else
             fail "terminal $1: stop=$n names no terminal left running (terminal $n needs end=, and is stopped once)"
         fi
-    fi
-    v=$(opt "$1" after)
-    if [ -n "$v" ]; then
-        n=${v%%:*} i=$((limit * 20))
-        until [ "$(shown "$n" "${v#*:}")" -gt 0 ]; do
-            i=$((i - 1))
-            [ "$i" -gt 0 ] || { fail "terminal $1: after=$v: terminal $n did not show it within $limit s"; return 0; }
-            sleep 0.05
-        done
-    fi
+    done
     return 0
 }
 # Terminal 1 first, waited for until its ready line, then until it settles.
