@@ -629,6 +629,17 @@ static int conn_read(struct conn *c, size_t index, const struct plan *plan,
     }
 }
 
+/* How a non-blocking connect ended, once poll says the socket is
+ * writable: 0, or the errno it failed with (SO_ERROR). */
+static int connect_result(int fd)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        return errno;
+    return err;
+}
+
 /* Open every connection the plan needs before the clock starts, so that
  * the figure is about echoing, not connecting. The first one goes through
  * connect_to (resolving HOST, trying each address in turn, and exiting
@@ -669,11 +680,9 @@ static void connect_all(struct conn *conns, const struct plan *plan,
         nfds_t k = 0;  /* fds[] holds the connecting ones in conns[] order */
         for (long i = 0; i < plan->clients; i++) {
             struct conn *c = &conns[i];
-            int err = 0;
-            socklen_t len = sizeof err;
             if (!c->connecting || fds[k++].revents == 0)
                 continue;
-            getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+            int err = connect_result(c->fd);
             if (err != 0) {
                 fail_conn(connect_exit_code(err), "connect %s: %s%s",
                           peer_text, strerror(err), errno_hint(err));
@@ -764,9 +773,7 @@ static void run_clients(const struct plan *plan,
             if (ev == 0)
                 continue;
             if (c->connecting) {
-                int err = 0;
-                socklen_t len = sizeof err;
-                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                int err = connect_result(c->fd);
                 if (err != 0) {
                     fail_conn(connect_exit_code(err), "connect %s: %s%s",
                               peer_text, strerror(err), errno_hint(err));
@@ -983,9 +990,7 @@ static long idle_open(struct conn *conns, long count, double deadline)
             if (ev == 0)
                 continue;
             if (c->connecting) {
-                int err = 0;
-                socklen_t len = sizeof err;
-                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                int err = connect_result(c->fd);
                 if (err != 0) {
                     fail_conn(connect_exit_code(err), "connect %s: %s%s "
                               "(with %ld connections held)", peer_text,
@@ -1078,9 +1083,7 @@ static int probe_until(struct conn *c, long index, const struct plan *probe,
         if (ready <= 0)
             continue;
         if (c->connecting) {
-            int err = 0;
-            socklen_t len = sizeof err;
-            getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+            int err = connect_result(c->fd);
             if (err != 0) {
                 fail_conn(connect_exit_code(err), "the new client: connect "
                           "%s: %s%s", peer_text, strerror(err),

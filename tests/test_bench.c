@@ -673,13 +673,17 @@ Test(bench_table, paired_checks_use_the_median_of_the_pair_ratios,
                "generator,3,echo-bench,uv-pingpong,60000,30000,2.0000\n"
                "epoll-uv,1,echo-server-epoll,uv-echo-server,90,100,0.9000\n"
                "epoll-uv,2,echo-server-epoll,uv-echo-server,120,100,1.2000\n");
+    char formats[1024];
     snprintf(script, sizeof script, "%s/tests/scripts/bench_table.awk",
+             SOCKLAB_ROOT);
+    snprintf(formats, sizeof formats, "%s/tests/scripts/bench_fmt.awk",
              SOCKLAB_ROOT);
     char base[] = "base=echo-server-poll", csv[160], pv[160];
     snprintf(csv, sizeof csv, "csv=%s", out);
     snprintf(pv, sizeof pv, "pairs=%s", pairs);
     const char *const args[] = {"-F,", "-v", base, "-v", csv, "-v", pv,
-                                "-f", script, raw, pairs, NULL};
+                                "-f", formats, "-f", script, raw, pairs,
+                                NULL};
     cr_assert_eq(run_program("/usr/bin/awk", args, NULL, 0, 20000, &r), 0,
                  "%s", harness_error());
     cr_assert(exited_with(&r.exit, 0), "bench_table.awk: %s; %s",

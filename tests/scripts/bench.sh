@@ -56,13 +56,13 @@ cd "$(dirname "$0")/../.."
 if [ "${1:-}" = --chart ]; then
     [ $# -eq 3 ] || { echo "usage: bench.sh --chart CSV SVG" >&2; exit 64; }
     [ -r "$2" ] || { echo "bench.sh: cannot read '$2': expected a bench.csv" >&2; exit 66; }
-    awk -F, -f tests/scripts/bench_svg.awk "$2" >"$3.tmp" && mv "$3.tmp" "$3"
+    awk -F, -f tests/scripts/bench_fmt.awk -f tests/scripts/bench_svg.awk "$2" >"$3.tmp" && mv "$3.tmp" "$3"
     exit
 fi
 if [ "${1:-}" = --idle-chart ]; then
     [ $# -eq 3 ] || { echo "usage: bench.sh --idle-chart CSV SVG" >&2; exit 64; }
     [ -r "$2" ] || { echo "bench.sh: cannot read '$2': expected an idle.csv" >&2; exit 66; }
-    awk -F, -f tests/scripts/bench_idle_svg.awk "$2" >"$3.tmp" && mv "$3.tmp" "$3"
+    awk -F, -f tests/scripts/bench_fmt.awk -f tests/scripts/bench_idle_svg.awk "$2" >"$3.tmp" && mv "$3.tmp" "$3"
     exit
 fi
 case ${1:-} in
@@ -141,8 +141,8 @@ idle_scaling() {
         done
     done
     echo
-    awk -F, -f tests/scripts/bench_idle_table.awk "$iraw"
-    awk -F, -f tests/scripts/bench_idle_svg.awk "$iraw" >"$OUT/idle.svg"
+    awk -F, -f tests/scripts/bench_fmt.awk -f tests/scripts/bench_idle_table.awk "$iraw"
+    awk -F, -f tests/scripts/bench_fmt.awk -f tests/scripts/bench_idle_svg.awk "$iraw" >"$OUT/idle.svg"
     echo "bench: wrote $iraw and $OUT/idle.svg; make bench-chart copies the chart to lessons/img/" >&2
 }
 if [ "${1:-}" = --idle ]; then
@@ -261,7 +261,7 @@ paired=
 
 # Medians per server and workload -> bench.csv, then the table and chart.
 awk -F, -v base="$BASELINE" -v csv="$OUT/bench.csv" -v pairs="$pairs" \
-    -f tests/scripts/bench_table.awk "$raw" "$pairs"
-awk -F, -f tests/scripts/bench_svg.awk "$OUT/bench.csv" >"$OUT/bench.svg"
+    -f tests/scripts/bench_fmt.awk -f tests/scripts/bench_table.awk "$raw" "$pairs"
+awk -F, -f tests/scripts/bench_fmt.awk -f tests/scripts/bench_svg.awk "$OUT/bench.csv" >"$OUT/bench.svg"
 echo "bench: wrote $OUT/bench.csv, $OUT/bench.svg and $raw (every round); make bench-chart copies the chart to lessons/img/" >&2
 [ -z "$IDLE_COUNTS" ] || idle_scaling

@@ -24,16 +24,6 @@ function label(x) {   # microseconds on the axis
     return x " us"
 }
 
-function num(x,    s, out) {
-    s = sprintf("%.0f", x)
-    out = ""
-    while (length(s) > 3) {
-        out = "," substr(s, length(s) - 2) out
-        s = substr(s, 1, length(s) - 3)
-    }
-    return s out
-}
-
 NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
 {
     s = $1; n = $(col["clients"]) + 0; p50 = $(col["p50_us"]) + 0
@@ -72,7 +62,7 @@ END {
         for (m = 1; m <= (d < x1 ? 5 : 1); m += (m == 1 ? 1 : 3)) {
             gx = L + aw * (lg(m * 10 ^ d) - x0) / (x1 - x0)
             printf "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\"/>\n", gx, T, gx, T + ah, m == 1 ? "#bbbbbb" : "#e3e3e3"
-            printf "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"11\">%s</text>\n", gx, T + ah + 16, num(m * 10 ^ d)
+            printf "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"11\">%s</text>\n", gx, T + ah + 16, thousands(m * 10 ^ d)
         }
     for (d = y0; d <= y1; d++) {
         gy = T + ah - ah * (d - y0) / (y1 - y0)

@@ -8,18 +8,6 @@
 # as a ratio to uv-echo-server holding the same number of clients, in the
 # same run.
 
-function fmt(x,    s, out) {
-    if (x == "" || x < 0) return "-"
-    if (x < 100) return sprintf("%.1f", x)
-    s = sprintf("%.0f", x)
-    out = ""
-    while (length(s) > 3) {
-        out = "," substr(s, length(s) - 2) out
-        s = substr(s, 1, length(s) - 3)
-    }
-    return s out
-}
-
 # Microseconds, in the unit a reader takes in at a glance.
 function us(x) {
     if (x == "" || x < 0) return "-"

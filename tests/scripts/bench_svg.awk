@@ -16,17 +16,6 @@ function esc(s) {
     return s
 }
 
-function fmt(x,    s, out) {
-    if (x < 100) return sprintf("%.1f", x)
-    s = sprintf("%.0f", x)
-    out = ""
-    while (length(s) > 3) {
-        out = "," substr(s, length(s) - 2) out
-        s = substr(s, 1, length(s) - 3)
-    }
-    return s out
-}
-
 NR == 1 { next }   # the header
 $1 == "reference" { ref[$2] = $4; next }
 $1 == "uv-pingpong" { next }   # the generator check is not a server

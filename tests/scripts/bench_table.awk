@@ -25,19 +25,6 @@ function median(list,    n, v, i, j, t) {
     return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 }
 
-# 123456.7 -> "123,457"; small figures keep a decimal.
-function fmt(x,    s, out) {
-    if (x == "") return "-"
-    if (x < 100) return sprintf("%.1f", x)
-    s = sprintf("%.0f", x)
-    out = ""
-    while (length(s) > 3) {
-        out = "," substr(s, length(s) - 2) out
-        s = substr(s, 1, length(s) - 3)
-    }
-    return s out
-}
-
 function ratio(a, b) {
     return (a == "" || b == "" || b + 0 == 0) ? "" : a / b
 }
