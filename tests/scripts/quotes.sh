@@ -1881,12 +1881,18 @@ ip link set lo up 2>"$dir/ip.err" || { fail "ip link set lo up: $(cat "$dir/ip.e
 # by another, nor by the machine. DIR and ROOT may lie under /tmp (a scratch
 # tree): each is opened first, then bound back at its own path inside the
 # new /tmp (--no-canonicalize, so that the kernel follows the open
-# descriptor, not the path it had).
+# descriptor, not the path it had). So may the programs ROOT/bin leads to
+# (a scratch tree links the project'"'"'s bin/, and a project cloned under
+# /tmp has it there): that directory is bound back too.
 root_at=$(readlink -f "$root") dir_at=$(readlink -f "$dir")
+bin_at=$(readlink -f "$root/bin" 2>/dev/null) || bin_at=
+case $bin_at in /tmp/*) ;; *) bin_at= ;; esac
+case $bin_at in "$root_at"/*) bin_at= ;; esac
 exec 7<"$root" 8<"$dir" || { fail "cannot open $root or $dir"; exit 0; }
+if [ -n "$bin_at" ]; then exec 9<"$bin_at" || { fail "cannot open $bin_at"; exit 0; }; fi
 mount -t tmpfs -o mode=1777 socklab-tmp /tmp 2>"$dir/mount.err" ||
     { fail "a private /tmp: mount -t tmpfs: $(cat "$dir/mount.err")"; exit 0; }
-for keep in "7 $root_at" "8 $dir_at"; do
+for keep in "7 $root_at" "8 $dir_at" ${bin_at:+"9 $bin_at"}; do
     case ${keep#* } in
     /tmp/*)
         { mkdir -p "${keep#* }" &&
@@ -1895,7 +1901,7 @@ for keep in "7 $root_at" "8 $dir_at"; do
         ;;
     esac
 done
-exec 7<&- 8<&-
+exec 7<&- 8<&- 9<&-
 # Its own pids (unshare -p, a /proc of its own): ps, pgrep and kill by name
 # see this example'"'"'s processes only, never a test'"'"'s running beside it.
 # They start above 5000, as on a machine that has run a while: masked in
