@@ -206,6 +206,29 @@ static int run_examples(struct script_run *r, const char *flag,
     cr_expect_not_null(strstr((text), (want)), "expected:\n%s\nin:\n%s",     \
                        (want), (text))
 
+/* Write lesson, with its first `from` changed to `to`, as the scratch
+ * lesson, and run its examples; returns the exit code (r to be freed). */
+static int run_changed(struct script_run *r, const char *lesson,
+                       const char *from, const char *to)
+{
+    char *changed = replace_once(strdup(lesson), from, to);
+    put_lesson(changed);
+    free(changed);
+    return run_examples(r, "--transcripts", scratch, SCRATCH_MS);
+}
+
+/* That change must make the check fail (exit 1), its report saying says. */
+static void expect_change_fails(const char *lesson, const char *from,
+                                const char *to, const char *says)
+{
+    struct script_run r;
+    int rc = run_changed(&r, lesson, from, to);
+    cr_expect_eq(rc, 1, "\"%s\" -> \"%s\": exit %d\n%s", from, to, rc,
+                 r.err);
+    expect_has(r.err, says);
+    script_free(&r);
+}
+
 /* How many lines of text start with prefix. */
 static int lines_starting(const char *text, const char *prefix)
 {
@@ -470,16 +493,11 @@ Test(transcripts, a_two_terminal_example_runs_both_and_ends_terminal_1)
     script_free(&r);
 
     /* What terminal 2 printed is compared too: here its last line. */
-    char *lesson = replace_once(strdup(pair_lesson), "hello\n```",
-                                "hello\nbye\n```");
-    put_lesson(lesson);
-    free(lesson);
-    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
-    expect_has(r.err, "lessons/01-demo.md:10: <!-- run: pair terminal=2 -->: "
-                      "output differs at line 2: lesson lessons/01-demo.md:17 "
-                      "\"bye\", got (the output has ended)\n");
-    script_free(&r);
+    expect_change_fails(pair_lesson, "hello\n```", "hello\nbye\n```",
+                        "lessons/01-demo.md:10: <!-- run: pair terminal=2 "
+                        "-->: output differs at line 2: lesson "
+                        "lessons/01-demo.md:17 \"bye\", got (the output has "
+                        "ended)\n");
 }
 
 /* A terminal left running (end=SIGINT): its client holds the blocking
@@ -584,15 +602,9 @@ Test(transcripts, an_eof_terminal_ends_after_terminal_1)
     cr_expect_str_empty(r.err);
     script_free(&r);
 
-    char *lesson = replace_once(strdup(eof_stop_lesson), " stop=2 -->",
-                                " -->");
-    put_lesson(lesson);
-    free(lesson);
-    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
-    expect_has(r.err, "lessons/01-demo.md:12: <!-- run: early terminal=3 -->: "
-                      "output differs at line 1");
-    script_free(&r);
+    expect_change_fails(eof_stop_lesson, " stop=2 -->", " -->",
+                        "lessons/01-demo.md:12: <!-- run: early terminal=3 "
+                        "-->: output differs at line 1");
 }
 
 Test(transcripts, ends_in_the_wrong_place_are_reported)
@@ -645,28 +657,18 @@ Test(transcripts, ready_names_the_line_a_terminal_1_is_waited_for)
     script_free(&r);
 
     /* Without ready=, the same terminal 1 never prints "listening on". */
-    char *lesson = replace_once(strdup(ready_lesson), " ready=bound", "");
-    put_lesson(lesson);
-    free(lesson);
-    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
-    expect_has(r.err, "lessons/01-demo.md: <!-- run: slow -->: terminal 1 "
-                      "ended (or timed out) before its ready line "
-                      "\"listening on ...\"");
-    script_free(&r);
+    expect_change_fails(ready_lesson, " ready=bound", "",
+                        "lessons/01-demo.md: <!-- run: slow -->: terminal 1 "
+                        "ended (or timed out) before its ready line "
+                        "\"listening on ...\"");
 
     /* A text it never prints is reported by name. */
-    lesson = replace_once(strdup(ready_lesson), "ready=bound", "ready=never");
-    put_lesson(lesson);
-    free(lesson);
-    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
-    expect_has(r.err, "before its ready line \"never\"");
-    script_free(&r);
+    expect_change_fails(ready_lesson, "ready=bound", "ready=never",
+                        "before its ready line \"never\"");
 
     /* Only terminal 1 and terminals left running are waited for. */
-    lesson = replace_once(strdup(ready_lesson), "slow terminal=2",
-                          "slow terminal=2 ready=bound");
+    char *lesson = replace_once(strdup(ready_lesson), "slow terminal=2",
+                                "slow terminal=2 ready=bound");
     put_lesson(lesson);
     free(lesson);
     setenv("SOCKLAB_TRANSCRIPTS_NO_NS", "1", 1);
@@ -798,17 +800,9 @@ Test(transcripts, typed_lines_terminals_left_running_and_ctrl_c)
     cr_expect_str_empty(r.err);
     script_free(&r);
 
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *lesson = replace_once(strdup(live_lesson), cases[i].from,
-                                    cases[i].to);
-        put_lesson(lesson);
-        free(lesson);
-        rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-        cr_expect_eq(rc, 1, "\"%s\" -> \"%s\": exit %d\n%s", cases[i].from,
-                     cases[i].to, rc, r.err);
-        expect_has(r.err, cases[i].report);
-        script_free(&r);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_change_fails(live_lesson, cases[i].from, cases[i].to,
+                            cases[i].report);
 
     /* Options in the wrong place are refused before anything runs. */
     put_lesson("<!-- run: a terminal=1 type=x end=eof -->\n"      /* 1 */
@@ -949,65 +943,39 @@ Test(transcripts, terminals_left_running_are_typed_into_and_stopped)
 
     /* Another line typed: terminal 2 has its first line (the echo of
      * "bye"), but "hello" never comes: after= says so. */
-    char *lesson = replace_once(strdup(kept_lesson), "type=2:hello ",
-                                "type=2:bye ");
-    put_lesson(lesson);
-    free(lesson);
-    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
-    expect_has(r.err, "lessons/01-demo.md: <!-- run: kept -->: terminal 3: "
-                      "after=2:hello: terminal 2 did not show it within 3 s");
-    script_free(&r);
+    expect_change_fails(kept_lesson, "type=2:hello ", "type=2:bye ",
+                        "lessons/01-demo.md: <!-- run: kept -->: terminal "
+                        "3: after=2:hello: terminal 2 did not show it "
+                        "within 3 s");
 
     /* Typed into a program that prints nothing back: "hello" is on
      * terminal 2's screen as typed, but after= waits for a line a program
      * printed, so it reports that none came. */
-    lesson = replace_once(strdup(kept_lesson), "```sh\nbin/echo-client\n```",
-                          "```sh\ncat >/dev/null\n```");
-    put_lesson(lesson);
-    free(lesson);
-    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
-    expect_has(r.err, "lessons/01-demo.md: <!-- run: kept -->: terminal 3: "
-                      "after=2:hello: terminal 2 did not show it within 3 s");
-    script_free(&r);
+    expect_change_fails(kept_lesson, "```sh\nbin/echo-client\n```",
+                        "```sh\ncat >/dev/null\n```",
+                        "lessons/01-demo.md: <!-- run: kept -->: terminal "
+                        "3: after=2:hello: terminal 2 did not show it "
+                        "within 3 s");
 
     /* Without stop=, the client is still there when terminal 4 looks. */
-    lesson = replace_once(strdup(kept_lesson), "terminal=4 stop=2 ",
-                          "terminal=4 ");
-    put_lesson(lesson);
-    free(lesson);
-    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
-    expect_has(r.err, "lessons/01-demo.md:16: <!-- run: kept terminal=4 -->: "
-                      "output differs at line 1: lesson lessons/01-demo.md:21 "
-                      "\"gone\"");
-    script_free(&r);
+    expect_change_fails(kept_lesson, "terminal=4 stop=2 ", "terminal=4 ",
+                        "lessons/01-demo.md:16: <!-- run: kept terminal=4 "
+                        "-->: output differs at line 1: lesson "
+                        "lessons/01-demo.md:21 \"gone\"");
 
     /* A terminal without end= must end by itself before the next one
      * runs: a server does not. */
-    lesson = replace_once(strdup(kept_lesson),
-                          " end=SIGTERM ready=7001 output=ignore ",
-                          " output=ignore ");
-    put_lesson(lesson);
-    free(lesson);
-    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
-    expect_has(r.err, "lessons/01-demo.md: <!-- run: second -->: terminal 2 "
-                      "did not finish within 2 s");
-    script_free(&r);
+    expect_change_fails(kept_lesson, " end=SIGTERM ready=7001 output=ignore ",
+                        " output=ignore ",
+                        "lessons/01-demo.md: <!-- run: second -->: terminal "
+                        "2 did not finish within 2 s");
 
     /* until= that never matches: reported, bounded by the timeout. */
-    lesson = replace_once(strdup(kept_lesson), "until=^3$ -->",
-                          "until=^never$ timeout=1 -->");
-    put_lesson(lesson);
-    free(lesson);
-    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
-    expect_has(r.err, "lessons/01-demo.md: <!-- run: again -->: terminal 0: "
-                      "until=^never$: no line of its output matched within "
-                      "1 s");
-    script_free(&r);
+    expect_change_fails(kept_lesson, "until=^3$ -->",
+                        "until=^never$ timeout=1 -->",
+                        "lessons/01-demo.md: <!-- run: again -->: terminal "
+                        "0: until=^never$: no line of its output matched "
+                        "within 1 s");
 }
 
 /* The masks for strace and ss -o: a pid in strace's "[pid  N]" and
@@ -1048,17 +1016,9 @@ Test(transcripts, masks_cover_strace_pids_ports_and_ss_timers)
     int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
     cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
     script_free(&r);
-    for (size_t i = 0; i < sizeof breaks / sizeof breaks[0]; i++) {
-        char *broken = replace_once(strdup(lesson), breaks[i].from,
-                                    breaks[i].to);
-        put_lesson(broken);
-        free(broken);
-        rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-        cr_expect_eq(rc, 1, "\"%s\" -> \"%s\": exit %d\n%s", breaks[i].from,
-                     breaks[i].to, rc, r.err);
-        expect_has(r.err, breaks[i].line);
-        script_free(&r);
-    }
+    for (size_t i = 0; i < sizeof breaks / sizeof breaks[0]; i++)
+        expect_change_fails(lesson, breaks[i].from, breaks[i].to,
+                            breaks[i].line);
 }
 
 /* tcpdump -n writes a port after the address with a dot: an ephemeral
@@ -1089,18 +1049,10 @@ Test(transcripts, masks_cover_tcpdump_ports)
     int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
     cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
     script_free(&r);
-    for (size_t i = 0; i < sizeof breaks / sizeof breaks[0]; i++) {
-        char *broken = replace_once(strdup(lesson), breaks[i].from,
-                                    breaks[i].to);
-        put_lesson(broken);
-        free(broken);
-        rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-        cr_expect_eq(rc, 1, "\"%s\" -> \"%s\": exit %d\n%s", breaks[i].from,
-                     breaks[i].to, rc, r.err);
-        expect_has(r.err, "output differs at line 1: lesson "
-                          "lessons/01-demo.md:6 ");
-        script_free(&r);
-    }
+    for (size_t i = 0; i < sizeof breaks / sizeof breaks[0]; i++)
+        expect_change_fails(lesson, breaks[i].from, breaks[i].to,
+                            "output differs at line 1: lesson "
+                            "lessons/01-demo.md:6 ");
 }
 
 /* socat's log lines: the date goes with the time, the pid after the
@@ -1135,17 +1087,9 @@ Test(transcripts, masks_cover_a_log_lines_date_and_pid)
     int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
     cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
     script_free(&r);
-    for (size_t i = 0; i < sizeof breaks / sizeof breaks[0]; i++) {
-        char *broken = replace_once(strdup(lesson), breaks[i].from,
-                                    breaks[i].to);
-        put_lesson(broken);
-        free(broken);
-        rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-        cr_expect_eq(rc, 1, "\"%s\" -> \"%s\": exit %d\n%s", breaks[i].from,
-                     breaks[i].to, rc, r.err);
-        expect_has(r.err, breaks[i].line);
-        script_free(&r);
-    }
+    for (size_t i = 0; i < sizeof breaks / sizeof breaks[0]; i++)
+        expect_change_fails(lesson, breaks[i].from, breaks[i].to,
+                            breaks[i].line);
 }
 
 /* A terminal 1 that prints nothing until a client comes (nc -l): ready=''
@@ -1184,25 +1128,16 @@ Test(transcripts, a_silent_terminal_1_is_waited_for_and_typed_into)
     cr_expect_str_empty(r.err);
     script_free(&r);
 
-    char *lesson = replace_once(strdup(silent_lesson), " ready=''", "");
-    put_lesson(lesson);
-    free(lesson);
-    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
-    expect_has(r.err, "terminal 1 ended (or timed out) before its ready line "
-                      "\"listening on ...\"");
-    script_free(&r);
+    expect_change_fails(silent_lesson, " ready=''", "",
+                        "terminal 1 ended (or timed out) before its ready "
+                        "line \"listening on ...\"");
 
-    lesson = replace_once(strdup(silent_lesson),
-                          " type='1:from one' after='2:from one'", "");
-    put_lesson(lesson);
-    free(lesson);
-    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
-    expect_has(r.err, "lessons/01-demo.md:1: <!-- run: talk terminal=1 -->: "
-                      "output differs at line 2: lesson lessons/01-demo.md:15 "
-                      "\"from one\", got (the output has ended)");
-    script_free(&r);
+    expect_change_fails(silent_lesson, " type='1:from one' after='2:from one'",
+                        "",
+                        "lessons/01-demo.md:1: <!-- run: talk terminal=1 "
+                        "-->: output differs at line 2: lesson "
+                        "lessons/01-demo.md:15 \"from one\", got (the "
+                        "output has ended)");
 }
 
 /* stop=1,2 in the middle of a session: terminal 1's server, then terminal
@@ -1235,15 +1170,10 @@ Test(transcripts, stop_ends_terminal_1_in_the_middle_of_a_session)
     cr_expect_str_empty(r.err);
     script_free(&r);
 
-    char *lesson = replace_once(strdup(stop_one_lesson), " stop=1,2", "");
-    put_lesson(lesson);
-    free(lesson);
-    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
-    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
-    expect_has(r.err, "lessons/01-demo.md:9: <!-- run: halt terminal=3 -->: "
-                      "output differs at line 1: lesson lessons/01-demo.md:14 "
-                      "\"both gone\"");
-    script_free(&r);
+    expect_change_fails(stop_one_lesson, " stop=1,2", "",
+                        "lessons/01-demo.md:9: <!-- run: halt terminal=3 "
+                        "-->: output differs at line 1: lesson "
+                        "lessons/01-demo.md:14 \"both gone\"");
 }
 
 Test(transcripts, markers_without_their_blocks_are_reported)
