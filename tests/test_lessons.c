@@ -15,7 +15,11 @@
  *   --shape    no shell code block (sh, bash, shell, zsh, console) in a
  *              lesson holds a line starting with a "$ " prompt, so every
  *              command pastes as it is
- *   --check    the four together; --update rewrites drifted quotes
+ *   --parity   each lessons/NN-*.md has its Korean twin in lessons/ko/
+ *              (and each Korean lesson its English original), with the
+ *              same markers in the same order, as many "## " sections and
+ *              the same fenced blocks; the other parts read lessons/ko/ too
+ *   --check    the five together; --update rewrites drifted quotes
  *
  * First on small scratch trees (a mkdtemp directory, removed after each
  * test), so that every rule is seen to fail when it should: each test
@@ -46,6 +50,10 @@
 /* The real lessons show at least this many shell blocks; fewer means the
  * shape check found nothing to check. */
 #define MIN_REAL_SHELL_BLOCKS 40
+
+/* The English track has at least this many lessons, each with its Korean
+ * twin (lessons/ko/, the same file name). */
+#define MIN_REAL_LESSONS 10
 
 #define PATH_SIZE 4096
 #define SCRIPT_MS 20000
@@ -792,7 +800,359 @@ Test(lessons, shape_goes_with_check_and_not_with_update)
     script_free(&r);
 }
 
+/* ---- the Korean track, on scratch trees ---------------------------------- */
+
+/* An English lesson with one of each thing parity compares: a quote, two
+ * "## " sections, a command and its output. */
+static const char english_lesson[] =
+    "# 01 · Demo\n"                                                /* 1 */
+    "\n"                                                           /* 2 */
+    "## What you will learn\n"                                     /* 3 */
+    "\n"                                                           /* 4 */
+    "The body of f:\n"                                             /* 5 */
+    "<!-- quote: src/a.c#body -->\n"                               /* 6 */
+    "```c\n"                                                       /* 7 */
+    "    return 1;\n"                                              /* 8 */
+    "```\n"                                                        /* 9 */
+    "\n"                                                           /* 10 */
+    "## Try it\n"                                                  /* 11 */
+    "\n"                                                           /* 12 */
+    "```sh\n"                                                      /* 13 */
+    "make # build everything\n"                                    /* 14 */
+    "```\n";                                                       /* 15 */
+
+/* Its twin: the prose in Korean, everything parity compares the same. */
+static const char korean_lesson[] =
+    "# 01 · 데모\n"                                                /* 1 */
+    "\n"                                                           /* 2 */
+    "## 배울 것\n"                                                 /* 3 */
+    "\n"                                                           /* 4 */
+    "`f`의 본문입니다:\n"                                          /* 5 */
+    "<!-- quote: src/a.c#body -->\n"                               /* 6 */
+    "```c\n"                                                       /* 7 */
+    "    return 1;\n"                                              /* 8 */
+    "```\n"                                                        /* 9 */
+    "\n"                                                           /* 10 */
+    "## 해 보기\n"                                                 /* 11 */
+    "\n"                                                           /* 12 */
+    "```sh\n"                                                      /* 13 */
+    "make # build everything\n"                                    /* 14 */
+    "```\n";                                                       /* 15 */
+
+/* A scratch tree with the English lesson and, unless korean is NULL, its
+ * twin lessons/ko/01-demo.md holding korean. */
+static void put_pair(const char *korean)
+{
+    make_scratch();
+    put_file("src/a.c", sample_source);
+    put_file("lessons/01-demo.md", english_lesson);
+    if (korean != NULL)
+        put_file("lessons/ko/01-demo.md", korean);
+}
+
+/* Run --parity on the scratch tree with the Korean lesson changed (the
+ * first from replaced by to): it must fail with that many reports, the
+ * first of them says. */
+static void expect_parity_fails(const char *from, const char *to,
+                                int reports, const char *says)
+{
+    struct script_run r;
+    const char *at = strstr(korean_lesson, from);
+    cr_assert_not_null(at, "\"%s\" is not in the Korean lesson", from);
+    size_t size = sizeof korean_lesson - strlen(from) + strlen(to);
+    char *changed = malloc(size);
+    cr_assert_not_null(changed, "out of memory");
+    snprintf(changed, size, "%.*s%s%s", (int)(at - korean_lesson),
+             korean_lesson, to, at + strlen(from));
+    put_pair(changed);
+    free(changed);
+    int rc = run_quotes(&r, scratch, FLAGS("--parity"));
+    cr_expect_eq(rc, 1, "\"%s\" -> \"%s\": exit %d\n%s", from, to, rc,
+                 r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), reports,
+                 "%d reports expected:\n%s", reports, r.err);
+    expect_has(r.err, says);
+    char summary[80];
+    snprintf(summary, sizeof summary, "quotes.sh: 1 lesson and 1 Korean "
+             "twin: %d problem%s\n", reports, reports == 1 ? "" : "s");
+    expect_has(r.err, summary);
+    script_free(&r);
+    lessons_fini();
+}
+
+Test(lessons, a_korean_twin_in_step_passes_parity)
+{
+    struct script_run r;
+
+    put_pair(korean_lesson);
+    int rc = run_quotes(&r, scratch, FLAGS("--parity"));
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 1 lesson and 1 Korean twin: 1 marker, 2 "
+                      "sections, 2 fenced blocks in step");
+    cr_expect_str_empty(r.err);
+    script_free(&r);
+}
+
+Test(lessons, without_a_translation_parity_says_so_and_passes)
+{
+    struct script_run r;
+
+    put_pair(NULL);
+    int rc = run_quotes(&r, scratch, FLAGS("--parity"));
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: no lessons/ko/: no translation to keep in "
+                      "step");
+    script_free(&r);
+}
+
+Test(lessons, a_lesson_in_one_language_only_fails_parity)
+{
+    struct script_run r;
+
+    put_pair(korean_lesson);
+    put_file("lessons/02-more.md", "# 02 · More\n");
+    put_file("lessons/ko/03-extra.md", "# 03 · 더\n");
+    put_file("lessons/ko/용어.md", "# 용어집\n");  /* not a lesson: no twin */
+    int rc = run_quotes(&r, scratch, FLAGS("--parity"));
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 2, "two reports:\n%s",
+                 r.err);
+    expect_has(r.err, "lessons/ko/02-more.md is missing: lessons/02-more.md "
+                      "has no Korean twin (write one with the same file "
+                      "name)\n");
+    expect_has(r.err, "lessons/ko/03-extra.md has no English original: "
+                      "lessons/03-extra.md does not exist");
+    expect_has(r.err, "quotes.sh: 2 lessons and 1 Korean twin: 2 problems");
+    script_free(&r);
+}
+
+Test(lessons, a_changed_marker_fails_parity_with_the_file_and_the_marker)
+{
+    /* The Korean quotes another region: --quotes alone would pass it. */
+    expect_parity_fails("<!-- quote: src/a.c#body -->",
+                        "<!-- quote: src/a.c#part -->", 1,
+                        "lessons/ko/01-demo.md:6: <!-- quote: src/a.c#part "
+                        "-->: marker 1 differs from lessons/01-demo.md:6: "
+                        "<!-- quote: src/a.c#body --> (the same markers, in "
+                        "the same order, in both languages)\n");
+    /* The Korean lost it (and its block with it). */
+    expect_parity_fails("<!-- quote: src/a.c#body -->\n```c\n    return 1;\n"
+                        "```\n", "", 2,
+                        "lessons/ko/01-demo.md: marker 1 of "
+                        "lessons/01-demo.md, line 6, <!-- quote: "
+                        "src/a.c#body -->, is missing (0 markers here, 1 in "
+                        "English)\n");
+    /* The Korean added a run marker of its own. */
+    expect_parity_fails("```sh\n",
+                        "<!-- run: build output=none -->\n```sh\n", 1,
+                        "lessons/ko/01-demo.md:13: <!-- run: build "
+                        "output=none -->: marker 2 is not in "
+                        "lessons/01-demo.md (1 marker there, 2 here)\n");
+}
+
+Test(lessons, a_changed_section_or_block_fails_parity)
+{
+    /* Two sections merged into one. */
+    expect_parity_fails("## 해 보기\n", "### 해 보기\n", 1,
+                        "lessons/ko/01-demo.md: 1 \"## \" sections, but "
+                        "lessons/01-demo.md has 2 (one section for each)\n");
+    /* A command's comment translated: commands stay as in English. */
+    expect_parity_fails("make # build everything",
+                        "make # 전부 빌드합니다", 1,
+                        "lessons/ko/01-demo.md:14: fenced block 2 differs "
+                        "from lessons/01-demo.md:14 at its line 2: \"make # "
+                        "전부 빌드합니다\" here, \"make # build everything\" "
+                        "in English (code, commands and output stay as in "
+                        "English)\n");
+    /* An output block the English does not have. */
+    expect_parity_fails("make # build everything\n```\n",
+                        "make # build everything\n```\n\n```text\nok\n```\n", 1,
+                        "lessons/ko/01-demo.md:17: fenced block 3 is not in "
+                        "lessons/01-demo.md (2 blocks there, 3 here)\n");
+}
+
+Test(lessons, quotes_shape_and_links_cover_the_korean_lessons)
+{
+    struct script_run r;
+
+    /* A drifted quote in the Korean lesson is reported there, and --update
+     * rewrites it. */
+    char *drifted = strdup(korean_lesson);
+    cr_assert_not_null(drifted, "out of memory");
+    char *at = strstr(drifted, "return 1;");
+    cr_assert_not_null(at);
+    at[7] = '2';
+    put_pair(drifted);
+    free(drifted);
+    int rc = run_quotes(&r, scratch, FLAGS("--quotes"));
+    cr_expect_eq(rc, 1, "--quotes: exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/ko/01-demo.md:6: <!-- quote: src/a.c#body "
+                      "-->: drifted");
+    expect_has(r.err, "quotes.sh: 2 quotes, 0 tables checked: 1 drifted");
+    script_free(&r);
+    rc = run_quotes(&r, scratch, FLAGS("--update"));
+    cr_expect_eq(rc, 0, "--update: exit %d\n%s", rc, r.err);
+    script_free(&r);
+    char *now = get_file("lessons/ko/01-demo.md");
+    cr_expect_str_eq(now, korean_lesson);
+    free(now);
+
+    /* A prompt in a Korean shell block. */
+    put_file("lessons/ko/01-demo.md", "# 데모\n```sh\n$ make\n```\n");
+    rc = run_quotes(&r, scratch, FLAGS("--shape"));
+    cr_expect_eq(rc, 1, "--shape: exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/ko/01-demo.md:3: a \"$ \" prompt");
+    script_free(&r);
+    lessons_fini();
+
+    /* Links: each folder's index links its lessons, the two indexes link
+     * each other, and a Korean link is relative to lessons/ko/. */
+    put_pair(korean_lesson);
+    put_file("img/x.svg", "<svg/>\n");
+    put_file("lessons/README.md", "[Demo](01-demo.md)\n");
+    put_file("lessons/ko/README.md", "[English](../README.md)\n");
+    put_file("lessons/ko/02-more.md",
+             "# 02\n![그림](../../img/x.svg) [데모](01-demo.md#배울-것) "
+             "[틀림](img/x.svg)\n");
+    rc = run_quotes(&r, scratch, FLAGS("--links"));
+    cr_expect_eq(rc, 1, "--links: exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 4, "four reports:\n%s",
+                 r.err);
+    expect_has(r.err, "lessons/README.md does not link lessons/ko/README.md, "
+                      "the index of a translation: link it, "
+                      "[title](ko/README.md)\n");
+    expect_has(r.err, "lessons/ko/01-demo.md is not linked from "
+                      "lessons/ko/README.md");
+    expect_has(r.err, "lessons/ko/02-more.md is not linked from "
+                      "lessons/ko/README.md");
+    expect_has(r.err, "lessons/ko/02-more.md:2: links to \"img/x.svg\", but "
+                      "lessons/ko/img/x.svg does not exist (a link is "
+                      "relative to its lesson's folder, lessons/ko/: "
+                      "../img/, ../../server/)\n");
+    script_free(&r);
+
+    put_file("lessons/README.md", "[Demo](01-demo.md) [한국어](ko/README.md)\n");
+    put_file("lessons/ko/README.md", "[English](../README.md) "
+             "[데모](01-demo.md) [더](02-more.md)\n");
+    put_file("lessons/ko/02-more.md",
+             "# 02\n![그림](../../img/x.svg) [데모](01-demo.md#배울-것)\n");
+    rc = run_quotes(&r, scratch, FLAGS("--links"));
+    cr_expect_eq(rc, 0, "--links, fixed: exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 3 lessons, 7 local links checked: all "
+                      "linked, all resolve");
+    script_free(&r);
+    lessons_fini();
+
+    /* The index of a translation must exist. */
+    put_pair(korean_lesson);
+    put_file("lessons/README.md", "[Demo](01-demo.md) [한국어](ko/README.md)\n");
+    rc = run_quotes(&r, scratch, FLAGS("--links"));
+    cr_expect_eq(rc, 1, "--links, no Korean index: exit %d\n%s", rc, r.err);
+    expect_has(r.err, "lessons/ko/README.md is missing: it is the index that "
+                      "links every lesson beside it");
+    expect_has(r.err, "links to \"ko/README.md\", but lessons/ko/README.md "
+                      "does not exist");
+    script_free(&r);
+}
+
 /* ---- the real lessons ----------------------------------------------------- */
+
+/* The whole of SOCKLAB_ROOT/rel as a malloc'd string, NULL if unreadable. */
+static char *read_root_file(const char *rel)
+{
+    char path[PATH_SIZE];
+
+    path_join(path, sizeof path, SOCKLAB_ROOT, rel);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 1 << 20;
+    char *data = malloc(cap);
+    cr_assert_not_null(data, "out of memory");
+    size_t len = fread(data, 1, cap - 1, f);
+    fclose(f);
+    data[len] = '\0';
+    return data;
+}
+
+/* The first fenced block of text (from its opening fence to its closing
+ * one) as a malloc'd string, or NULL. */
+static char *first_block(const char *text)
+{
+    const char *open = strstr(text, "\n```");
+    if (open == NULL)
+        return NULL;
+    const char *close = strstr(open + 4, "\n```");
+    if (close == NULL)
+        return NULL;
+    return strndup(open + 1, (size_t)(close + 4 - (open + 1)));
+}
+
+Test(lessons, the_korean_readme_starts_with_the_same_commands_and_links_right)
+{
+    char *en = read_root_file("README.md");
+    char *ko = read_root_file("README.ko.md");
+    cr_assert_not_null(en, "README.md cannot be read");
+    cr_assert_not_null(ko, "README.ko.md is missing: the Korean README");
+    expect_has(en, "(README.ko.md)");
+
+    /* The set-up commands are the README's first block, in both. */
+    char *en_block = first_block(en), *ko_block = first_block(ko);
+    cr_assert_not_null(en_block, "README.md has no fenced block");
+    cr_assert_not_null(ko_block, "README.ko.md has no fenced block");
+    cr_expect_str_eq(ko_block, en_block, "README.ko.md's first block is not "
+                     "README.md's set-up commands");
+    free(en_block);
+    free(ko_block);
+
+    /* Every local link outside code resolves from the root. */
+    int links = 0;
+    int infence = 0;
+    for (char *line = strtok(ko, "\n"); line != NULL;
+         line = strtok(NULL, "\n")) {
+        if (strncmp(line, "```", 3) == 0) {
+            infence = !infence;
+            continue;
+        }
+        for (char *at = infence ? NULL : strstr(line, "]("); at != NULL;
+             at = strstr(at + 2, "](")) {
+            char target[PATH_SIZE];
+            size_t n = strcspn(at + 2, ")# ");
+            cr_assert(n < sizeof target, "a link too long in README.ko.md");
+            memcpy(target, at + 2, n);
+            target[n] = '\0';
+            if (n == 0 || strstr(target, "://") != NULL)
+                continue;
+            char path[PATH_SIZE];
+            path_join(path, sizeof path, SOCKLAB_ROOT, target);
+            cr_expect(access(path, F_OK) == 0, "README.ko.md links to %s, "
+                      "which does not exist", target);
+            links++;
+        }
+    }
+    cr_expect_geq(links, 3, "README.ko.md has %d local links (the README, "
+                  "the Korean lessons, lesson 00 at least)", links);
+    free(en);
+    free(ko);
+}
+
+Test(lessons, every_english_lesson_has_its_korean_twin_in_step)
+{
+    struct script_run r;
+
+    int rc = run_quotes(&r, SOCKLAB_ROOT, FLAGS("--parity"));
+    cr_expect_eq(rc, 0, "sh tests/scripts/quotes.sh --parity: exit %d\n%s",
+                 rc, r.err);
+    long english = summary_count(r.out, "lesson");
+    const char *and = strstr(r.out, " and ");
+    long twins = and != NULL ? strtol(and + 5, NULL, 10) : -1;
+    cr_expect_geq(english, MIN_REAL_LESSONS, "%ld English lessons (expected "
+                  "at least %d):\n%s", english, MIN_REAL_LESSONS, r.out);
+    cr_expect_eq(twins, english, "%ld Korean twins of %ld lessons:\n%s",
+                 twins, english, r.out);
+    script_free(&r);
+}
+
 
 Test(lessons, every_quote_in_the_lessons_matches_its_source)
 {

@@ -87,6 +87,21 @@ static void put_lesson(const char *content)
               path);
 }
 
+/* The scratch lesson's Korean twin, lessons/ko/01-demo.md. */
+static void put_korean(const char *content)
+{
+    char path[PATH_SIZE];
+
+    path_join(path, sizeof path, scratch, "lessons/ko");
+    cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s",
+              path, strerror(errno));
+    path_join(path, sizeof path, scratch, "lessons/ko/01-demo.md");
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
+    cr_assert(fputs(content, f) >= 0 && fclose(f) == 0, "cannot write %s",
+              path);
+}
+
 /* The scratch lesson as a malloc'd string. */
 static char *get_lesson(void)
 {
@@ -476,6 +491,39 @@ Test(transcripts, one_changed_character_fails_and_update_puts_it_back)
 
     rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
     cr_expect_eq(rc, 0, "after the update: exit %d\n%s", rc, r.err);
+    script_free(&r);
+}
+
+Test(transcripts, a_korean_twin_is_compared_with_the_same_run)
+{
+    struct script_run r;
+
+    /* The same example under Korean prose: run once, compared twice. */
+    make_scratch();
+    put_lesson(refused_lesson);
+    char *korean = replace_once(strdup(refused_lesson), "# Demo\n",
+                                "# 데모\n");
+    put_korean(korean);
+    int rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "quotes.sh: 2 examples (2 output blocks marked of 2 "
+                      "text blocks) run in ");
+    expect_has(r.out, " (1 the same run as an earlier one, made once): all "
+                      "match their run");
+    script_free(&r);
+
+    /* The twin's block is its own: a drift there is reported there. */
+    korean = replace_once(korean, "exit 69", "exit 64");
+    put_korean(korean);
+    free(korean);
+    rc = run_examples(&r, "--transcripts", scratch, SCRATCH_MS);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 1, "one report:\n%s",
+                 r.err);
+    expect_has(r.err, "lessons/ko/01-demo.md:3: <!-- run: refused -->: "
+                      "output differs at line 2: lesson "
+                      "lessons/ko/01-demo.md:10 \"exit 64\", got \"exit "
+                      "69\"\n");
     script_free(&r);
 }
 

@@ -13,14 +13,20 @@
 #   sh tests/scripts/quotes.sh --links      the index and local links
 #   sh tests/scripts/quotes.sh --sources    region markers in the sources
 #   sh tests/scripts/quotes.sh --shape      no "$ " prompt in a shell block
+#   sh tests/scripts/quotes.sh --parity     the Korean track in step
 #   sh tests/scripts/quotes.sh --update     rewrite drifted quotes in place
 #   sh tests/scripts/quotes.sh --transcripts        run the marked examples
 #   sh tests/scripts/quotes.sh --update-transcripts rewrite their outputs
 #   ... --root DIR                          work on the tree at DIR
 #
-# --quotes, --links, --sources, --shape and --transcripts may be combined
-# (--check is the first four); --update and --update-transcripts stand
-# alone. --root DIR (or --root=DIR) names the project tree,
+# --quotes, --links, --sources, --shape, --parity and --transcripts may be
+# combined (--check is all but --transcripts); --update and
+# --update-transcripts stand alone.
+#
+# The lessons are lessons/*.md and, for the Korean track, lessons/ko/*.md:
+# every part below that reads lessons reads both folders (a Korean lesson
+# quotes, links and runs by the same rules; its links are relative to
+# lessons/ko/). --root DIR (or --root=DIR) names the project tree,
 # by default the one this script lives in (two levels up); every path in a
 # marker or a message is relative to it.
 #
@@ -71,7 +77,24 @@
 # Links (--links). lessons/README.md links every lessons/NN-*.md, and every
 # local link ([text](target) or [label]: target, outside code blocks and code
 # spans, not a URL, not #anchor alone; a "#fragment" is dropped) in
-# lessons/*.md names a file that exists, relative to lessons/.
+# lessons/*.md names a file that exists, relative to lessons/. Likewise
+# lessons/ko/README.md links every lessons/ko/NN-*.md and a link in
+# lessons/ko/ is relative to lessons/ko/; and the two indexes link each
+# other (ko/README.md from the English, ../README.md back).
+#
+# Parity (--parity). The Korean track keeps step with the English: each
+# lessons/NN-*.md has its twin lessons/ko/NN-*.md (the same file name) and
+# each Korean lesson its English original; a twin carries the same quote,
+# side-by-side and run markers, line for line, in the same order, the same
+# number of "## " sections, and the same fenced blocks, byte for byte, in
+# the same order (code, commands and output are not translated; prose,
+# headings, table text outside code spans and answers are). The first
+# difference of each kind is reported with the Korean file and line, the
+# marker or block, and the English one it should match. Without a
+# lessons/ko/ folder there is nothing to keep in step: it says so and
+# passes (the test suite checks the real tree has every twin). Files in
+# lessons/ko/ that are not NN-*.md (README.md, the glossary 용어.md) have
+# no twin.
 #
 # Shape (--shape). Every command a lesson shows must paste as it is: a
 # fenced block whose info string is sh, bash, shell, zsh or console (any
@@ -256,6 +279,12 @@
 # differs (and only those), from the same run; a block that already matches
 # is left as it is (its pids and ports stay).
 #
+# An example that is the same run as one made earlier in the same check
+# (a Korean twin of an English example: the same commands, options and
+# typed lines, whatever the prose around them) is not run again: its
+# blocks are compared with the output of that run, and the summary says
+# how many were shared.
+#
 # Transcripts are not part of --check: they run programs (bin/ must be
 # built), take seconds, and need a network namespace (root, or user
 # namespaces). Where the namespace cannot be made, or SOCKLAB_TRANSCRIPTS_NO_NS
@@ -280,6 +309,8 @@
 #   quotes.sh: 6 lessons, 40 local links checked: all linked, all resolve
 #   quotes.sh: 68 regions in 20 source files: markers well-formed
 #   quotes.sh: 120 shell blocks in 7 files checked: no prompts
+#   quotes.sh: 10 lessons and 10 Korean twins: 248 markers, 122 sections,
+#     436 fenced blocks in step
 #   quotes.sh: 30 examples (41 output blocks marked of 126 text blocks) run
 #     in 12 s: all match their run
 #
@@ -292,12 +323,13 @@
 # programs build.
 
 usage() {
-    echo "usage: sh tests/scripts/quotes.sh [--root DIR] --check | --update | --update-transcripts | [--quotes] [--links] [--sources] [--shape] [--transcripts]"
-    echo "  --check     --quotes, --links, --sources and --shape together"
-    echo "  --quotes    quotes and side-by-side tables in lessons/*.md against their source"
+    echo "usage: sh tests/scripts/quotes.sh [--root DIR] --check | --update | --update-transcripts | [--quotes] [--links] [--sources] [--shape] [--parity] [--transcripts]"
+    echo "  --check     --quotes, --links, --sources, --shape and --parity together"
+    echo "  --quotes    quotes and side-by-side tables in lessons/*.md and lessons/ko/*.md against their source"
     echo "  --links     lessons/README.md links every lesson; local links resolve"
     echo "  --sources   region markers in server/ client/ common/ libuv/ are well-formed"
     echo "  --shape     no \"\$ \" prompt inside a shell code block of a lesson"
+    echo "  --parity    each lesson has its Korean twin in lessons/ko/, with the same markers, sections and code blocks"
     echo "  --transcripts  run the marked examples of the lessons, compare their output"
     echo "  --update    rewrite every drifted quoted block from the source"
     echo "  --update-transcripts  rewrite the output blocks of marked examples from a run"
@@ -317,10 +349,12 @@ do_shape=0
 do_update=0
 do_transcripts=0
 do_tupdate=0
+do_parity=0
 root=
 while [ $# -gt 0 ]; do
     case $1 in
-    --check) do_quotes=1 do_links=1 do_sources=1 do_shape=1 ;;
+    --check) do_quotes=1 do_links=1 do_sources=1 do_shape=1 do_parity=1 ;;
+    --parity) do_parity=1 ;;
     --quotes) do_quotes=1 ;;
     --links) do_links=1 ;;
     --sources) do_sources=1 ;;
@@ -343,10 +377,10 @@ while [ $# -gt 0 ]; do
     shift
 done
 if [ $((do_update + do_tupdate)) -gt 0 ]; then
-    [ $((do_quotes + do_links + do_sources + do_shape + do_transcripts + do_update + do_tupdate)) -eq 1 ] ||
+    [ $((do_quotes + do_links + do_sources + do_shape + do_transcripts + do_parity + do_update + do_tupdate)) -eq 1 ] ||
         bad_usage "--update and --update-transcripts go alone (with --root at most)"
-elif [ $((do_quotes + do_links + do_sources + do_shape + do_transcripts)) -eq 0 ]; then
-    bad_usage "say what to do: --check, --update, --quotes, --links, --sources, --shape, --transcripts or --update-transcripts"
+elif [ $((do_quotes + do_links + do_sources + do_shape + do_transcripts + do_parity)) -eq 0 ]; then
+    bad_usage "say what to do: --check, --update, --quotes, --links, --sources, --shape, --parity, --transcripts or --update-transcripts"
 fi
 
 # Work from the project root, so the paths in the markers resolve however
@@ -360,13 +394,21 @@ cd -- "$root" 2>/dev/null || {
 }
 root=$(pwd)
 
-if [ $((do_update + do_quotes + do_links + do_shape + do_transcripts + do_tupdate)) -gt 0 ]; then
+if [ $((do_update + do_quotes + do_links + do_shape + do_transcripts + do_tupdate + do_parity)) -gt 0 ]; then
     set -- lessons/*.md
     if [ ! -e "$1" ]; then
         echo "quotes.sh: no lessons/*.md under $root" >&2
         exit 66
     fi
 fi
+
+# Every lesson file, one per line: lessons/*.md, then each translation's
+# (lessons/ko/*.md). A lesson file name holds no blank.
+lesson_files() {
+    for f in lessons/*.md lessons/ko/*.md; do
+        [ ! -f "$f" ] || printf '%s\n' "$f"
+    done
+}
 
 # ---- the parser: awk functions every job below shares ---------------------
 functions='
@@ -884,13 +926,16 @@ END {
 }
 '
 
-# ---- job: links in the lessons (one lessons/*.md per input line) ----------
+# ---- job: links in the lessons (one lesson file per input line) ----------
 # Problems found here go to stderr; each local link goes to stdout as
-# "LINK<tab>lesson<tab>line<tab>target" for the shell to test, and the last
-# line is "LESSONS lessons links problems".
+# "LINK<tab>lesson<tab>line<tab>target" for the shell to test (relative to
+# the lesson's own folder), and the last line is "LESSONS lessons links
+# problems". Each folder of lessons (lessons/, and a translation such as
+# lessons/ko/) has its own README.md that links every NN-*.md beside it;
+# the two indexes link each other.
 links_job='
 # Note the local part of a link target (no "#fragment", no leading "./").
-function link(file, ln, t, index_file) {
+function link(file, ln, t, index_dir) {
     sub(/#.*/, "", t)
     if (t ~ /:\/\// || t ~ /^mailto:/)
         return
@@ -900,19 +945,24 @@ function link(file, ln, t, index_file) {
         return
     links++
     print "LINK\t" file "\t" ln "\t" t
-    if (index_file)
-        LINKED[t] = 1
+    if (index_dir != "")
+        LINKED[index_dir, t] = 1
 }
 
 {
     file = $0
-    is_index = file == "lessons/README.md"
+    dir = file
+    sub(/[^\/]*$/, "", dir)
+    DIRS[dir] = 1
+    is_index = file == dir "README.md"
     if (is_index)
-        have_index = 1
+        HAVE_INDEX[dir] = 1
     name = file
     sub(/^.*\//, "", name)
-    if (name ~ /^[0-9][0-9]-.+\.md$/)
-        LESSON[++nlessons] = name
+    if (name ~ /^[0-9][0-9]-.+\.md$/) {
+        nlessons++
+        LESSON[dir, ++NL[dir]] = name
+    }
     ln = 0
     infence = 0
     while ((got = (getline text < file)) > 0) {
@@ -932,14 +982,14 @@ function link(file, ln, t, index_file) {
         if (substr(t, 1, 1) == "[" && (at = index(t, "]:")) > 0) {
             t = trim(substr(t, at + 2))
             sub(/[ \t].*/, "", t)
-            link(file, ln, t, is_index)
+            link(file, ln, t, is_index ? dir : "")
             continue
         }
         while ((at = index(s, "](")) > 0) {
             s = substr(s, at + 2)
             t = s
             sub(/[) \t].*/, "", t)
-            link(file, ln, t, is_index)
+            link(file, ln, t, is_index ? dir : "")
         }
     }
     close(file)
@@ -950,19 +1000,187 @@ function link(file, ln, t, index_file) {
 }
 
 END {
-    if (!have_index) {
-        problems++
-        say("lessons/README.md is missing: it is the index that links every lesson")
-    } else {
-        for (i = 1; i <= nlessons; i++) {
-            if (!(LESSON[i] in LINKED)) {
+    for (dir in DIRS) {
+        if (!(dir in HAVE_INDEX)) {
+            problems++
+            say(dir "README.md is missing: it is the index that links every lesson beside it")
+            continue
+        }
+        for (i = 1; i <= NL[dir]; i++) {
+            if (!((dir, LESSON[dir, i]) in LINKED)) {
                 problems++
-                say("lessons/" LESSON[i] " is not linked from lessons/README.md (turn its \"coming\" entry into a link: [title](" LESSON[i] "))")
+                say(dir LESSON[dir, i] " is not linked from " dir "README.md (turn its \"coming\" entry into a link: [title](" LESSON[dir, i] "))")
+            }
+        }
+        # A translation (lessons/ko/) and the English index link each other.
+        if (dir != "lessons/") {
+            if ("lessons/" in HAVE_INDEX && !(("lessons/", substr(dir, 9) "README.md") in LINKED)) {
+                problems++
+                say("lessons/README.md does not link " dir "README.md, the index of a translation: link it, [title](" substr(dir, 9) "README.md)")
+            }
+            if (!((dir, "../README.md") in LINKED)) {
+                problems++
+                say(dir "README.md does not link back to lessons/README.md: link it, [title](../README.md)")
             }
         }
     }
     close("cat 1>&2")
     print "LESSONS", nlessons + 0, links + 0, problems + 0
+}
+'
+
+# ---- job: a translation in step with the English (--parity) ---------------
+# One lesson file per input line. Each lessons/NN-*.md must have its twin
+# lessons/ko/NN-*.md, with the same file name, and the other way round; a
+# pair must carry the same quote, side-by-side and run markers in the same
+# order, the same number of "## " sections, and the same fenced blocks, byte
+# for byte (code, commands and output stay as in English). Problems go to
+# stderr; stdout gets "PARITY english twins markers sections blocks
+# problems".
+parity_job='
+# Read file into the skeleton of side s: its markers (MK[s, i], at MKL),
+# its "## " sections (SEC[s]) and its fenced blocks (BK[s, i], the lines
+# joined by "\n", from BKL[s, i]).
+function skeleton(file, s,    ln, text, t, infence, got) {
+    NMK[s] = 0
+    SEC[s] = 0
+    NBK[s] = 0
+    ln = 0
+    infence = 0
+    while ((got = (getline text < file)) > 0) {
+        ln++
+        sub(/\r$/, "", text)
+        if (infence) {
+            BK[s, NBK[s]] = BK[s, NBK[s]] "\n" text
+            if (fence_close(text))
+                infence = 0
+            continue
+        }
+        if (fence_open(text)) {
+            infence = 1
+            NBK[s]++
+            BK[s, NBK[s]] = text
+            BKL[s, NBK[s]] = ln
+            continue
+        }
+        t = trim(text)
+        if (t ~ /^<!--[ \t]*(quote|side-by-side|run):/) {
+            NMK[s]++
+            MK[s, NMK[s]] = t
+            MKL[s, NMK[s]] = ln
+        } else if (text ~ /^##[ \t]/) {
+            SEC[s]++
+        }
+    }
+    close(file)
+    if (got < 0) {
+        problems++
+        say(file ": cannot read it")
+    }
+}
+
+function pl(n, word) {
+    return n " " word (n == 1 ? "" : "s")
+}
+
+# The first line where blocks a and b differ (1-based), and its two texts
+# in DA and DB ("(the block has ended)" past either end).
+function first_diff(a, b,    na, nb, la, lb, k) {
+    na = split(a, la, "\n")
+    nb = split(b, lb, "\n")
+    for (k = 1; k <= na || k <= nb; k++) {
+        DA = k <= na ? "\"" la[k] "\"" : "(the block has ended)"
+        DB = k <= nb ? "\"" lb[k] "\"" : "(the block has ended)"
+        if (k > na || k > nb || la[k] != lb[k])
+            return k
+    }
+    return 0
+}
+
+function compare(name,    en, ko, i, k) {
+    en = "lessons/" name
+    ko = "lessons/ko/" name
+    skeleton(en, "en")
+    skeleton(ko, "ko")
+    for (i = 1; i <= NMK["en"] || i <= NMK["ko"]; i++) {
+        if (i > NMK["ko"]) {
+            problems++
+            say(ko ": marker " i " of " en ", line " MKL["en", i] ", " MK["en", i] ", is missing (" pl(NMK["ko"], "marker") " here, " NMK["en"] " in English)")
+            break
+        }
+        if (i > NMK["en"]) {
+            problems++
+            say(ko ":" MKL["ko", i] ": " MK["ko", i] ": marker " i " is not in " en " (" pl(NMK["en"], "marker") " there, " NMK["ko"] " here)")
+            break
+        }
+        if (MK["en", i] != MK["ko", i]) {
+            problems++
+            say(ko ":" MKL["ko", i] ": " MK["ko", i] ": marker " i " differs from " en ":" MKL["en", i] ": " MK["en", i] " (the same markers, in the same order, in both languages)")
+            break
+        }
+    }
+    if (SEC["en"] != SEC["ko"]) {
+        problems++
+        say(ko ": " SEC["ko"] " \"## \" sections, but " en " has " SEC["en"] " (one section for each)")
+    }
+    for (i = 1; i <= NBK["en"] || i <= NBK["ko"]; i++) {
+        if (i > NBK["ko"]) {
+            problems++
+            say(ko ": fenced block " i " of " en ", line " BKL["en", i] ", is missing (" pl(NBK["ko"], "block") " here, " NBK["en"] " in English)")
+            break
+        }
+        if (i > NBK["en"]) {
+            problems++
+            say(ko ":" BKL["ko", i] ": fenced block " i " is not in " en " (" pl(NBK["en"], "block") " there, " NBK["ko"] " here)")
+            break
+        }
+        if (BK["en", i] != BK["ko", i]) {
+            k = first_diff(BK["en", i], BK["ko", i])
+            problems++
+            say(ko ":" BKL["ko", i] + k - 1 ": fenced block " i " differs from " en ":" BKL["en", i] + k - 1 " at its line " k ": " DB " here, " DA " in English (code, commands and output stay as in English)")
+            break
+        }
+    }
+    markers += NMK["en"]
+    sections += SEC["en"]
+    blocks += NBK["en"]
+}
+
+{
+    name = $0
+    sub(/^.*\//, "", name)
+    if (name !~ /^[0-9][0-9]-.+\.md$/)
+        next
+    if ($0 == "lessons/" name) {
+        EN[name] = 1
+        ENS[++NEN] = name
+    } else if ($0 == "lessons/ko/" name) {
+        KO[name] = 1
+        KOS[++NKO] = name
+    }
+}
+
+END {
+    for (i = 1; i <= NEN; i++) {
+        name = ENS[i]
+        english++
+        if (name in KO) {
+            twins++
+            compare(name)
+        } else {
+            problems++
+            say("lessons/ko/" name " is missing: lessons/" name " has no Korean twin (write one with the same file name)")
+        }
+    }
+    for (i = 1; i <= NKO; i++) {
+        name = KOS[i]
+        if (!(name in EN)) {
+            problems++
+            say("lessons/ko/" name " has no English original: lessons/" name " does not exist (a lesson is added in both languages, with the same file name)")
+        }
+    }
+    close("cat 1>&2")
+    print "PARITY", english + 0, twins + 0, markers + 0, sections + 0, blocks + 0, problems + 0
 }
 '
 
@@ -1736,7 +1954,7 @@ if [ $((do_quotes + do_update)) -gt 0 ]; then
     broken=0
     tproblems=0
     changed=0
-    for lesson in lessons/*.md; do
+    for lesson in $(lesson_files); do
         tmp="$lesson.quotes-new.$$"
         result=$(awk -v mode="$mode" -v lesson="$lesson" -v out="$tmp" \
             "$functions$lesson_job" "$lesson") || {
@@ -1784,8 +2002,8 @@ fi
 
 # ---- the index and local links ----------------------------------------------
 if [ "$do_links" -eq 1 ]; then
-    result=$(printf '%s\n' lessons/*.md | awk "$functions$links_job") || {
-        echo "quotes.sh: awk failed on the links of lessons/*.md" >&2
+    result=$(lesson_files | awk "$functions$links_job") || {
+        echo "quotes.sh: awk failed on the links of the lessons" >&2
         exit 70
     }
     summary=
@@ -1794,8 +2012,12 @@ if [ "$do_links" -eq 1 ]; then
     while IFS=$tab read -r kind file line target; do
         case $kind in
         LINK)
-            if [ ! -e "lessons/$target" ]; then
-                echo "$file:$line: links to \"$target\", but lessons/$target does not exist (name it as coming instead of linking it)" >&2
+            if [ ! -e "${file%/*}/$target" ]; then
+                case $file in
+                lessons/*/*) hint="a link is relative to its lesson's folder, ${file%/*}/: ../img/, ../../server/" ;;
+                *) hint="name it as coming instead of linking it" ;;
+                esac
+                echo "$file:$line: links to \"$target\", but ${file%/*}/$target does not exist ($hint)" >&2
                 dead=$((dead + 1))
             fi
             ;;
@@ -1845,8 +2067,8 @@ fi
 
 # ---- shell blocks in the lessons ---------------------------------------------
 if [ "$do_shape" -eq 1 ]; then
-    result=$(printf '%s\n' lessons/*.md | awk "$functions$shape_job") || {
-        echo "quotes.sh: awk failed on the shell blocks of lessons/*.md" >&2
+    result=$(lesson_files | awk "$functions$shape_job") || {
+        echo "quotes.sh: awk failed on the shell blocks of the lessons" >&2
         exit 70
     }
     set -- $result
@@ -1860,6 +2082,30 @@ if [ "$do_shape" -eq 1 ]; then
     else
         echo "quotes.sh: $counted: $(plural "$4" prompt)$([ "$5" -eq 0 ] || echo ", $(plural "$5" problem)")" >&2
         status=1
+    fi
+fi
+
+# ---- a translation in step with the English ---------------------------------
+if [ "$do_parity" -eq 1 ]; then
+    if [ ! -d lessons/ko ]; then
+        echo "quotes.sh: no lessons/ko/: no translation to keep in step"
+    else
+        result=$(lesson_files | awk "$functions$parity_job") || {
+            echo "quotes.sh: awk failed on the translation" >&2
+            exit 70
+        }
+        set -- $result
+        if [ "${1:-}" != PARITY ] || [ $# -ne 7 ]; then
+            echo "quotes.sh: unexpected output from awk on the translation" >&2
+            exit 70
+        fi
+        counted="$(plural "$2" lesson) and $(plural "$3" "Korean twin")"
+        if [ "$7" -eq 0 ]; then
+            echo "quotes.sh: $counted: $(plural "$4" marker), $(plural "$5" section), $(plural "$6" "fenced block") in step"
+        else
+            echo "quotes.sh: $counted: $(plural "$7" problem)" >&2
+            status=1
+        fi
     fi
 fi
 
@@ -2270,7 +2516,7 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
     problems=0
     seq=0
     : >"$work/parts"
-    for lesson in lessons/*.md; do
+    for lesson in $(lesson_files); do
         result=$(awk -v lesson="$lesson" -v work="$work" -v seq="$seq" \
             "$functions$runs_job" "$lesson") || {
             echo "quotes.sh: awk failed on the run markers of $lesson" >&2
@@ -2307,6 +2553,8 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
         failed=0
         n=0
         : >"$work/reps"
+        : >"$work/keys"
+        shared=0
         cut -f3,5 "$work/parts" | awk '!seen[$0]++' >"$work/examples"
         while IFS=$tab read -r lesson name; do
             n=$((n + 1))
@@ -2326,11 +2574,24 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
                 [ "$to" -le "$limit" ] || limit=$to
             done <"$work/parts"
             terms=$(ls "$ex" | grep -c '\.cmd$')
-            # Each terminal is bounded by limit; the settling waits too.
-            whole=$((limit * terms * 2 + 10))
-            timeout -s KILL "$whole" \
-                unshare $ns_flags sh -c "$runner" runner "$ex" "$root" "$limit" ||
-                echo "the example did not finish within $whole s" >>"$ex/error"
+            # An example that is the same run as one already made (a
+            # translation's twin of an English example: the same commands,
+            # options and typing) is not run again: its blocks are compared
+            # with that run's output below, as its own would be.
+            key=$(cd "$ex" && for f in *; do printf '%s\n' "$f"; cat "$f"; done | cksum)
+            same=$(awk -F "$tab" -v key="$key" '$1 == key { print $2; exit }' "$work/keys")
+            if [ -n "$same" ]; then
+                rm -rf "$ex"
+                ex=$same
+                shared=$((shared + 1))
+            else
+                printf '%s\t%s\n' "$key" "$ex" >>"$work/keys"
+                # Each terminal is bounded by limit; the settling waits too.
+                whole=$((limit * terms * 2 + 10))
+                timeout -s KILL "$whole" \
+                    unshare $ns_flags sh -c "$runner" runner "$ex" "$root" "$limit" ||
+                    echo "the example did not finish within $whole s" >>"$ex/error"
+            fi
             if [ -s "$ex/error" ]; then
                 while IFS= read -r why; do
                     echo "$lesson: <!-- run: $name -->: $why" >&2
@@ -2394,6 +2655,7 @@ if [ $((do_transcripts + do_tupdate)) -gt 0 ]; then
         done
         secs=$(( ($(now_ms) - started + 500) / 1000 ))
         counted="$counted run in $secs s"
+        [ "$shared" -eq 0 ] || counted="$counted ($shared the same run as an earlier one, made once)"
         if [ $((differ + failed + problems)) -eq 0 ]; then
             if [ "$do_tupdate" -eq 1 ]; then
                 echo "quotes.sh: $counted, $(plural "$rewritten" lesson) rewritten: all match their run"
