@@ -410,6 +410,31 @@ lesson_files() {
     done
 }
 
+# Every C source that may hold region markers, one per line.
+source_files() {
+    for d in server client common libuv; do
+        for f in "$d"/*.c "$d"/*.h; do
+            [ ! -f "$f" ] || printf '%s\n' "$f"
+        done
+    done
+}
+
+# run_job TAG FIELDS WHAT JOB LIST: run the awk JOB (after the shared
+# functions) on the files LIST prints, into $result, whose one line must be
+# TAG and FIELDS - 1 numbers; an awk failure or any other line exits 70,
+# naming WHAT was being read.
+run_job() {
+    result=$("$5" | awk "$functions$4") || {
+        echo "quotes.sh: awk failed on $3" >&2
+        exit 70
+    }
+    set -- "$1" "$2" "$3" $result
+    if [ "${4:-}" != "$1" ] || [ $# -ne $(($2 + 3)) ]; then
+        echo "quotes.sh: unexpected output from awk on $3" >&2
+        exit 70
+    fi
+}
+
 # ---- the parser: awk functions every job below shares ---------------------
 functions='
 function trim(s) {
@@ -2043,19 +2068,8 @@ fi
 
 # ---- region markers in the sources ------------------------------------------
 if [ "$do_sources" -eq 1 ]; then
-    result=$(for d in server client common libuv; do
-        for f in "$d"/*.c "$d"/*.h; do
-            [ ! -f "$f" ] || printf '%s\n' "$f"
-        done
-    done | awk "$functions$sources_job") || {
-        echo "quotes.sh: awk failed on the sources" >&2
-        exit 70
-    }
+    run_job SOURCES 4 "the sources" "$sources_job" source_files
     set -- $result
-    if [ "${1:-}" != SOURCES ] || [ $# -ne 4 ]; then
-        echo "quotes.sh: unexpected output from awk on the sources" >&2
-        exit 70
-    fi
     counted="$(plural "$3" region) in $(plural "$2" "source file")"
     if [ "$4" -eq 0 ]; then
         echo "quotes.sh: $counted: markers well-formed"
@@ -2067,15 +2081,8 @@ fi
 
 # ---- shell blocks in the lessons ---------------------------------------------
 if [ "$do_shape" -eq 1 ]; then
-    result=$(lesson_files | awk "$functions$shape_job") || {
-        echo "quotes.sh: awk failed on the shell blocks of the lessons" >&2
-        exit 70
-    }
+    run_job SHAPE 5 "the shell blocks of the lessons" "$shape_job" lesson_files
     set -- $result
-    if [ "${1:-}" != SHAPE ] || [ $# -ne 5 ]; then
-        echo "quotes.sh: unexpected output from awk on the shell blocks" >&2
-        exit 70
-    fi
     counted="$(plural "$3" "shell block") in $(plural "$2" file) checked"
     if [ $(($4 + $5)) -eq 0 ]; then
         echo "quotes.sh: $counted: no prompts"
@@ -2090,15 +2097,8 @@ if [ "$do_parity" -eq 1 ]; then
     if [ ! -d lessons/ko ]; then
         echo "quotes.sh: no lessons/ko/: no translation to keep in step"
     else
-        result=$(lesson_files | awk "$functions$parity_job") || {
-            echo "quotes.sh: awk failed on the translation" >&2
-            exit 70
-        }
+        run_job PARITY 7 "the translation" "$parity_job" lesson_files
         set -- $result
-        if [ "${1:-}" != PARITY ] || [ $# -ne 7 ]; then
-            echo "quotes.sh: unexpected output from awk on the translation" >&2
-            exit 70
-        fi
         counted="$(plural "$2" lesson) and $(plural "$3" "Korean twin")"
         if [ "$7" -eq 0 ]; then
             echo "quotes.sh: $counted: $(plural "$4" marker), $(plural "$5" section), $(plural "$6" "fenced block") in step"
