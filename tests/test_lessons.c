@@ -971,6 +971,40 @@ Test(lessons, a_changed_section_or_block_fails_parity)
                         "lessons/01-demo.md (2 blocks there, 3 here)\n");
 }
 
+Test(lessons, a_word_the_glossary_rules_out_fails_parity_in_prose_only)
+{
+    struct script_run r;
+
+    put_pair(korean_lesson);
+    put_file("lessons/ko/용어.md",
+             "# 용어집\n\n| 한국어 | English |\n|---|---|\n"
+             "| 논블로킹 | non-blocking |\n\n"
+             "## 쓰지 않는 말\n\n"
+             "| 쓰지 않는 말 | 대신 쓰는 말 | 까닭 |\n|---|---|---|\n"
+             "| 비블로킹 | 논블로킹 | 한국 개발자가 쓰는 말 |\n"
+             "| 포어그라운드 | 포그라운드 | 표기를 하나로 |\n\n"
+             "## 다음 표\n\n| 비블로킹 아님 | x | y |\n");
+    /* In a code span, a fenced block or a marker a variant is not prose. */
+    put_file("lessons/ko/README.md",
+             "[데모](01-demo.md): 비블로킹 소켓, 포그라운드 `비블로킹`\n"
+             "```text\n포어그라운드\n```\n");
+    int rc = run_quotes(&r, scratch, FLAGS("--parity"));
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
+    cr_expect_eq(lines_starting(r.err, "lessons/"), 1, "one report:\n%s",
+                 r.err);
+    expect_has(r.err, "lessons/ko/README.md:1: \"비블로킹\": the glossary "
+                      "(lessons/ko/용어.md) uses 논블로킹 for this\n");
+    script_free(&r);
+
+    put_file("lessons/ko/README.md",
+             "[데모](01-demo.md): 논블로킹 소켓, 포그라운드 `비블로킹`\n"
+             "```text\n포어그라운드\n```\n");
+    rc = run_quotes(&r, scratch, FLAGS("--parity"));
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
+    expect_has(r.out, "in step; 2 words the glossary rules out, none used");
+    script_free(&r);
+}
+
 Test(lessons, quotes_shape_and_links_cover_the_korean_lessons)
 {
     struct script_run r;

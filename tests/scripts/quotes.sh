@@ -94,7 +94,11 @@
 # lessons/ko/ folder there is nothing to keep in step: it says so and
 # passes (the test suite checks the real tree has every twin). Files in
 # lessons/ko/ that are not NN-*.md (README.md, the glossary 용어.md) have
-# no twin.
+# no twin. The glossary also keeps the Korean to one word per idea: the
+# table under its "## 쓰지 않는 말" heading lists, row by row, a variant
+# and the word the lessons use instead (| 포어그라운드 | 포그라운드 | ... |),
+# and a variant in the prose of any lessons/ko/*.md (outside fenced
+# blocks, code spans and markers) is reported with its file and line.
 #
 # Shape (--shape). Every command a lesson shows must paste as it is: a
 # fenced block whose info string is sh, bash, shell, zsh or console (any
@@ -310,7 +314,7 @@
 #   quotes.sh: 68 regions in 20 source files: markers well-formed
 #   quotes.sh: 120 shell blocks in 7 files checked: no prompts
 #   quotes.sh: 10 lessons and 10 Korean twins: 248 markers, 122 sections,
-#     436 fenced blocks in step
+#     436 fenced blocks in step; 12 words the glossary rules out, none used
 #   quotes.sh: 30 examples (41 output blocks marked of 126 text blocks) run
 #     in 12 s: all match their run
 #
@@ -1171,7 +1175,64 @@ function compare(name,    en, ko, i, k) {
     blocks += NBK["en"]
 }
 
+# The words the glossary rules out: the rows of the table under its
+# "## 쓰지 않는 말" heading, | variant | the word to use | why |, into
+# AVOID[1..NAVOID] and USE[].
+function read_glossary(file,    text, on, n, c, got) {
+    while ((got = (getline text < file)) > 0) {
+        if (text ~ /^## /) {
+            on = text ~ /^## 쓰지 않는 말/
+            continue
+        }
+        if (!on || substr(trim(text), 1, 1) != "|")
+            continue
+        n = split(text, c, "|")
+        if (n < 4 || trim(c[2]) ~ /^(-+|쓰지 않는 말)$/ || trim(c[2]) == "")
+            continue
+        AVOID[++NAVOID] = trim(c[2])
+        USE[NAVOID] = trim(c[3])
+    }
+    close(file)
+}
+
+# A Korean lesson file uses none of those words in its prose (outside
+# fenced blocks, code spans and markers).
+function check_words(file,    ln, text, infence, t, i, got) {
+    ln = 0
+    infence = 0
+    while ((got = (getline text < file)) > 0) {
+        ln++
+        if (infence) {
+            if (fence_close(text))
+                infence = 0
+            continue
+        }
+        if (fence_open(text)) {
+            infence = 1
+            continue
+        }
+        if (trim(text) ~ /^<!--/)
+            continue
+        code_spans(text)
+        t = SP_TEXT
+        for (i = 1; i <= NAVOID; i++) {
+            if (index(t, AVOID[i])) {
+                problems++
+                say(file ":" ln ": \"" AVOID[i] "\": the glossary (" GLOSSARY ") uses " USE[i] " for this")
+            }
+        }
+    }
+    close(file)
+}
+
+BEGIN {
+    GLOSSARY = "lessons/ko/용어.md"
+    read_glossary(GLOSSARY)
+}
+
 {
+    if ($0 ~ /^lessons\/ko\// && $0 != GLOSSARY)
+        check_words($0)
     name = $0
     sub(/^.*\//, "", name)
     if (name !~ /^[0-9][0-9]-.+\.md$/)
@@ -1205,7 +1266,7 @@ END {
         }
     }
     close("cat 1>&2")
-    print "PARITY", english + 0, twins + 0, markers + 0, sections + 0, blocks + 0, problems + 0
+    print "PARITY", english + 0, twins + 0, markers + 0, sections + 0, blocks + 0, NAVOID + 0, problems + 0
 }
 '
 
@@ -2097,13 +2158,13 @@ if [ "$do_parity" -eq 1 ]; then
     if [ ! -d lessons/ko ]; then
         echo "quotes.sh: no lessons/ko/: no translation to keep in step"
     else
-        run_job PARITY 7 "the translation" "$parity_job" lesson_files
+        run_job PARITY 8 "the translation" "$parity_job" lesson_files
         set -- $result
         counted="$(plural "$2" lesson) and $(plural "$3" "Korean twin")"
-        if [ "$7" -eq 0 ]; then
-            echo "quotes.sh: $counted: $(plural "$4" marker), $(plural "$5" section), $(plural "$6" "fenced block") in step"
+        if [ "$8" -eq 0 ]; then
+            echo "quotes.sh: $counted: $(plural "$4" marker), $(plural "$5" section), $(plural "$6" "fenced block") in step; $(plural "$7" word) the glossary rules out, none used"
         else
-            echo "quotes.sh: $counted: $(plural "$7" problem)" >&2
+            echo "quotes.sh: $counted: $(plural "$8" problem)" >&2
             status=1
         fi
     fi
