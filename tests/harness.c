@@ -1234,6 +1234,22 @@ int count_lines(const char *text)
     return lines;
 }
 
+int lines_starting(const char *text, const char *prefix)
+{
+    int n = 0;
+    size_t len = strlen(prefix);
+
+    for (const char *p = text; *p != '\0';) {
+        if (strncmp(p, prefix, len) == 0)
+            n++;
+        const char *nl = strchr(p, '\n');
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    return n;
+}
+
 const char *line_with(const char *text, const char *needle, char *buf,
                       size_t size)
 {
@@ -1610,4 +1626,89 @@ const char *xml_problem(const char *doc)
     if (roots != 1)
         return xml_fail(doc, p, "not exactly one root element");
     return NULL;
+}
+
+/* ---- scratch trees and tests/scripts/quotes.sh ------------------------------ */
+
+/* The longest path remove_tree builds for an entry below its argument. */
+#define TREE_PATH 4096
+
+int remove_tree(const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        set_error("lstat %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        if (unlink(path) == 0)
+            return 0;
+        set_error("unlink %s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* Every entry is tried even after one fails, so that one file that
+     * stays does not leave the whole tree behind. */
+    int rc = 0;
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        set_error("opendir %s: %s", path, strerror(errno));
+        rc = -1;
+    } else {
+        const struct dirent *e;
+        char child[TREE_PATH];
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            int n = snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+            if (n < 0 || (size_t)n >= sizeof child) {
+                set_error("path too long: %s/%s", path, e->d_name);
+                rc = -1;
+            } else if (remove_tree(child) < 0) {
+                rc = -1;
+            }
+        }
+        closedir(d);
+    }
+    if (rmdir(path) < 0) {
+        if (rc == 0)  /* else ENOTEMPTY only repeats what was said */
+            set_error("rmdir %s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}
+
+int run_quotes_script(struct script_run *r, const char *const flags[],
+                      const char *root, int timeout_ms)
+{
+    static const char script[] = SOCKLAB_ROOT "/tests/scripts/quotes.sh";
+    const char *args[MAX_ARGS];
+    size_t n = 0;
+
+    memset(r, 0, sizeof *r);
+    args[n++] = script;
+    for (size_t i = 0; flags[i] != NULL; i++) {
+        if (n >= MAX_ARGS - 3) {  /* room for --root ROOT and the NULL */
+            set_error("too many flags for quotes.sh");
+            return -1;
+        }
+        args[n++] = flags[i];
+    }
+    if (root != NULL) {
+        args[n++] = "--root";
+        args[n++] = root;
+    }
+    args[n] = NULL;
+    int rc = run_program("/bin/sh", args, NULL, 0, timeout_ms, &r->raw);
+    r->out = (const char *)r->raw.out;
+    r->err = r->raw.err;
+    return rc;
+}
+
+void script_free(struct script_run *r)
+{
+    run_result_free(&r->raw);
+    r->out = r->err = NULL;
 }

@@ -303,6 +303,10 @@ void fill_random(void *buf, size_t n, uint32_t seed);
  * counts too). */
 int count_lines(const char *text);
 
+/* How many lines of text start with prefix (a last line without '\n'
+ * counts too). */
+int lines_starting(const char *text, const char *prefix);
+
 /* The first line of text containing needle, copied without its newline
  * into buf; NULL when no line has it. */
 const char *line_with(const char *text, const char *needle, char *buf,
@@ -326,5 +330,36 @@ int has_number(const char *text, unsigned long long n);
  * (make diagram, make bench) to what a browser needs; tested on broken
  * documents in tests/test_diagram.c. */
 const char *xml_problem(const char *doc);
+
+/* ---- scratch trees and tests/scripts/quotes.sh ------------------------------ */
+
+/* Remove path and, when it is a directory, everything below it; a
+ * symbolic link is removed, never followed. For a suite's .fini, after a
+ * test that built a scratch tree (mkdtemp). Returns 0 when path is gone
+ * (or was never there); -1 when a path below it does not fit in 4096
+ * bytes or something could not be removed: the rest is still removed, and
+ * harness_error() names the last entry that stayed. */
+int remove_tree(const char *path);
+
+/* One run of tests/scripts/quotes.sh: its exit status (raw.exit) and what
+ * it printed. out and err point into raw: stdout holds the summaries of
+ * the clean parts, stderr one line per problem and the failed summaries. */
+struct script_run {
+    struct run_result raw;
+    const char *out;
+    const char *err;
+};
+
+/* Run "sh SOCKLAB_ROOT/tests/scripts/quotes.sh FLAGS... --root ROOT" (no
+ * --root when root is NULL; flags is NULL-terminated) to completion,
+ * killing it past timeout_ms (raw.exit.timed_out), and fill r. Returns
+ * run_program's result: 0 when the script ran and was reaped, whatever its
+ * exit status; -1 when it could not be started (too many flags, no sh),
+ * with the reason in harness_error(). Free r with script_free either way. */
+int run_quotes_script(struct script_run *r, const char *const flags[],
+                      const char *root, int timeout_ms);
+
+/* Free what run_quotes_script filled; safe to call twice. */
+void script_free(struct script_run *r);
 
 #endif

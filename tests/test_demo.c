@@ -14,12 +14,10 @@
  */
 #include <criterion/criterion.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -46,25 +44,6 @@ static char scratch[PATH_SIZE];
     } while (0)
 static char tmux_bin[PATH_SIZE];
 static char sock[PATH_SIZE];
-
-static void remove_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d != NULL) {
-        struct dirent *e;
-        char child[PATH_SIZE];
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            int n = snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-            if (n < 0 || (size_t)n >= sizeof child)
-                continue;
-            unlink(child);
-        }
-        closedir(d);
-    }
-    rmdir(path);
-}
 
 /* Run tmux -S sock ARGS... to completion; its stdout, malloc'd, or NULL
  * when it failed (want_ok: the test fails instead). */

@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -141,31 +140,6 @@ static void make_scratch(void)
     snprintf(scratch, sizeof scratch, "%s/socklab-exercise-XXXXXX",
              tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
     cr_assert_not_null(mkdtemp(scratch), "mkdtemp: %s", strerror(errno));
-}
-
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) < 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (d != NULL) {
-            const struct dirent *e;
-            char child[PATH_SIZE];
-            while ((e = readdir(d)) != NULL) {
-                if (strcmp(e->d_name, ".") == 0 ||
-                    strcmp(e->d_name, "..") == 0)
-                    continue;
-                snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-                remove_tree(child);
-            }
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
 }
 
 static void exercises_fini(void)

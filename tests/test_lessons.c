@@ -29,7 +29,6 @@
  */
 #include <criterion/criterion.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,31 +124,6 @@ static char *get_file(const char *rel)
     return data;
 }
 
-static void remove_tree(const char *path)
-{
-    struct stat st;
-
-    if (lstat(path, &st) < 0)
-        return;
-    if (!S_ISDIR(st.st_mode)) {
-        unlink(path);
-        return;
-    }
-    DIR *d = opendir(path);
-    if (d != NULL) {
-        struct dirent *e;
-        char child[PATH_SIZE];
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            path_join(child, sizeof child, path, e->d_name);
-            remove_tree(child);
-        }
-        closedir(d);
-    }
-    rmdir(path);
-}
-
 /* After each test, even one that failed an assertion. */
 static void lessons_fini(void)
 {
@@ -161,67 +135,20 @@ static void lessons_fini(void)
 
 /* ---- running quotes.sh -------------------------------------------------- */
 
-/* One run of the script: its exit status and what it printed. */
-struct script_run {
-    struct run_result raw;
-    const char *out; /* stdout: summaries of the clean parts */
-    const char *err; /* stderr: one line per problem, failed summaries */
-};
-
 /* Run "sh SOCKLAB_ROOT/tests/scripts/quotes.sh FLAGS... --root root" (no
  * --root when root is NULL) to completion; free r with script_free.
  * Returns its exit status. */
 static int run_quotes(struct script_run *r, const char *root,
                       const char *const flags[])
 {
-    char script[PATH_SIZE];
-    const char *args[16];
-    size_t n = 0;
-
-    path_join(script, sizeof script, SOCKLAB_ROOT, "tests/scripts/quotes.sh");
-    args[n++] = script;
-    for (size_t i = 0; flags[i] != NULL; i++) {
-        cr_assert(n < sizeof args / sizeof args[0] - 3, "too many flags");
-        args[n++] = flags[i];
-    }
-    if (root != NULL) {
-        args[n++] = "--root";
-        args[n++] = root;
-    }
-    args[n] = NULL;
-    cr_assert_eq(run_program("/bin/sh", args, NULL, 0, SCRIPT_MS, &r->raw), 0,
+    cr_assert_eq(run_quotes_script(r, flags, root, SCRIPT_MS), 0,
                  "cannot run quotes.sh: %s", harness_error());
-    r->out = (const char *)r->raw.out;
-    r->err = r->raw.err;
     cr_assert(r->raw.exit.exited && !r->raw.exit.timed_out,
               "quotes.sh did not finish (timed out or killed)\n%s", r->err);
     return r->raw.exit.code;
 }
 
-static void script_free(struct script_run *r)
-{
-    run_result_free(&r->raw);
-    r->out = r->err = NULL;
-}
-
 #define FLAGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-/* How many lines of text start with prefix. */
-static int lines_starting(const char *text, const char *prefix)
-{
-    int n = 0;
-    size_t len = strlen(prefix);
-
-    for (const char *p = text; *p != '\0';) {
-        if (strncmp(p, prefix, len) == 0)
-            n++;
-        const char *nl = strchr(p, '\n');
-        if (nl == NULL)
-            break;
-        p = nl + 1;
-    }
-    return n;
-}
 
 /* The N of the first summary line "quotes.sh: N NOUN..." in text, or -1. */
 static long summary_count(const char *text, const char *noun)

@@ -19,7 +19,6 @@
  */
 #include <criterion/criterion.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,31 +134,6 @@ static char *replace_once(char *text, const char *from, const char *to)
     return out;
 }
 
-static void remove_tree(const char *path)
-{
-    struct stat st;
-
-    if (lstat(path, &st) < 0)
-        return;
-    if (!S_ISDIR(st.st_mode)) {
-        unlink(path);
-        return;
-    }
-    DIR *d = opendir(path);
-    if (d != NULL) {
-        struct dirent *e;
-        char child[PATH_SIZE];
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            path_join(child, sizeof child, path, e->d_name);
-            remove_tree(child);
-        }
-        closedir(d);
-    }
-    rmdir(path);
-}
-
 static void transcripts_fini(void)
 {
     if (scratch[0] != '\0')
@@ -170,34 +144,17 @@ static void transcripts_fini(void)
 
 /* ---- running the script ------------------------------------------------- */
 
-struct script_run {
-    struct run_result raw;
-    const char *out;
-    const char *err;
-};
-
 /* "sh quotes.sh FLAG --root ROOT", to completion within ms. */
 static int run_script(struct script_run *r, const char *flag,
                       const char *root, int ms)
 {
-    char script[PATH_SIZE];
-
-    path_join(script, sizeof script, SOCKLAB_ROOT, "tests/scripts/quotes.sh");
-    const char *args[] = {script, flag, "--root", root, NULL};
-    cr_assert_eq(run_program("/bin/sh", args, NULL, 0, ms, &r->raw), 0,
+    const char *const flags[] = {flag, NULL};
+    cr_assert_eq(run_quotes_script(r, flags, root, ms), 0,
                  "cannot run quotes.sh: %s", harness_error());
-    r->out = (const char *)r->raw.out;
-    r->err = r->raw.err;
     cr_assert(r->raw.exit.exited && !r->raw.exit.timed_out,
               "quotes.sh %s did not finish (timed out or killed)\n%s", flag,
               r->err);
     return r->raw.exit.code;
-}
-
-static void script_free(struct script_run *r)
-{
-    run_result_free(&r->raw);
-    r->out = r->err = NULL;
 }
 
 /* Run --transcripts (or --update-transcripts) on root; skip the test with
@@ -242,23 +199,6 @@ static void expect_change_fails(const char *lesson, const char *from,
                  r.err);
     expect_has(r.err, says);
     script_free(&r);
-}
-
-/* How many lines of text start with prefix. */
-static int lines_starting(const char *text, const char *prefix)
-{
-    int n = 0;
-    size_t len = strlen(prefix);
-
-    for (const char *p = text; *p != '\0';) {
-        if (strncmp(p, prefix, len) == 0)
-            n++;
-        const char *nl = strchr(p, '\n');
-        if (nl == NULL)
-            break;
-        p = nl + 1;
-    }
-    return n;
 }
 
 /* A client with no server: refused, exit 69. Deterministic, no pid. */
