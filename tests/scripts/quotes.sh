@@ -608,6 +608,27 @@ function fence_close(s,    i, n) {
     return n >= F_LEN && trim(substr(s, i + n)) == ""
 }
 
+# Read file on to its next line outside a fenced block: 1 with the line in
+# PL_TEXT and its number in PL_LN, 0 at the end, -1 on a read error. Set
+# PL_LN = 0 and PL_FENCE = 0 before the first line of a file.
+function prose_line(file,    got, text) {
+    while ((got = (getline text < file)) > 0) {
+        PL_LN++
+        if (PL_FENCE) {
+            if (fence_close(text))
+                PL_FENCE = 0
+            continue
+        }
+        if (fence_open(text)) {
+            PL_FENCE = 1
+            continue
+        }
+        PL_TEXT = text
+        return 1
+    }
+    return got
+}
+
 # The code spans of s, in order, into SP[1..SP_N] (inside a span "\|" is
 # "|"); the text outside them into SP_TEXT. A backtick run with no closing
 # run of the same length is literal text, and sets SP_OPEN. A backslash
@@ -992,20 +1013,11 @@ function link(file, ln, t, index_dir) {
         nlessons++
         LESSON[dir, ++NL[dir]] = name
     }
-    ln = 0
-    infence = 0
-    while ((got = (getline text < file)) > 0) {
-        ln++
-        if (infence) {
-            if (fence_close(text))
-                infence = 0
-            continue
-        }
-        if (fence_open(text)) {
-            infence = 1
-            continue
-        }
-        code_spans(text)
+    PL_LN = 0
+    PL_FENCE = 0
+    while ((got = prose_line(file)) > 0) {
+        ln = PL_LN
+        code_spans(PL_TEXT)
         s = SP_TEXT
         t = trim(s)
         if (substr(t, 1, 1) == "[" && (at = index(t, "]:")) > 0) {
@@ -1197,28 +1209,18 @@ function read_glossary(file,    text, on, n, c, got) {
 
 # A Korean lesson file uses none of those words in its prose (outside
 # fenced blocks, code spans and markers).
-function check_words(file,    ln, text, infence, t, i, got) {
-    ln = 0
-    infence = 0
-    while ((got = (getline text < file)) > 0) {
-        ln++
-        if (infence) {
-            if (fence_close(text))
-                infence = 0
+function check_words(file,    t, i, got) {
+    PL_LN = 0
+    PL_FENCE = 0
+    while ((got = prose_line(file)) > 0) {
+        if (trim(PL_TEXT) ~ /^<!--/)
             continue
-        }
-        if (fence_open(text)) {
-            infence = 1
-            continue
-        }
-        if (trim(text) ~ /^<!--/)
-            continue
-        code_spans(text)
+        code_spans(PL_TEXT)
         t = SP_TEXT
         for (i = 1; i <= NAVOID; i++) {
             if (index(t, AVOID[i])) {
                 problems++
-                say(file ":" ln ": \"" AVOID[i] "\": the glossary (" GLOSSARY ") uses " USE[i] " for this")
+                say(file ":" PL_LN ": \"" AVOID[i] "\": the glossary (" GLOSSARY ") uses " USE[i] " for this")
             }
         }
     }
