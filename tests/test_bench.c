@@ -576,23 +576,26 @@ static int count_bars(const char *svg, const char *server,
     return n;
 }
 
-Test(bench_chart, one_well_formed_bar_per_server_and_workload,
-     .init = scratch_init, .fini = scratch_fini)
+/* Write csv_text to SCRATCH/NAME.csv, have bench.sh MODE draw it into
+ * SCRATCH/NAME.svg, and return the chart (a static buffer), asserted to be
+ * well-formed XML. */
+static const char *draw_chart(const char *mode, const char *name,
+                              const char *csv_text)
 {
     char csv[128], svg_path[128], script[1024], how[64];
     struct run_result r;
-    snprintf(csv, sizeof csv, "%s/bench.csv", scratch);
-    snprintf(svg_path, sizeof svg_path, "%s/bench.svg", scratch);
+    snprintf(csv, sizeof csv, "%s/%s.csv", scratch, name);
+    snprintf(svg_path, sizeof svg_path, "%s/%s.svg", scratch, name);
     FILE *f = fopen(csv, "w");
     cr_assert_not_null(f);
-    fputs(fixture, f);
+    fputs(csv_text, f);
     fclose(f);
     snprintf(script, sizeof script, "%s/tests/scripts/bench.sh",
              SOCKLAB_ROOT);
-    const char *const args[] = {script, "--chart", csv, svg_path, NULL};
+    const char *const args[] = {script, mode, csv, svg_path, NULL};
     cr_assert_eq(run_program("/bin/sh", args, NULL, 0, 20000, &r), 0, "%s",
                  harness_error());
-    cr_assert(exited_with(&r.exit, 0), "bench.sh --chart: %s; %s",
+    cr_assert(exited_with(&r.exit, 0), "bench.sh %s: %s; %s", mode,
               describe_exit(&r.exit, how, sizeof how), r.err);
     run_result_free(&r);
 
@@ -604,6 +607,13 @@ Test(bench_chart, one_well_formed_bar_per_server_and_workload,
     svg[n] = '\0';
     const char *why = xml_problem(svg);
     cr_assert_null(why, "the SVG is not well-formed: %s", why);
+    return svg;
+}
+
+Test(bench_chart, one_well_formed_bar_per_server_and_workload,
+     .init = scratch_init, .fini = scratch_fini)
+{
+    const char *svg = draw_chart("--chart", "bench", fixture);
 
     static const char *const servers[] = {"echo-server", "echo-server-poll"};
     static const char *const work[] = {"pingpong-1", "pingpong-50", "pump",
@@ -733,31 +743,7 @@ static int count_tags(const char *svg, const char *tag, const char *server)
 Test(bench_chart, idle_chart_is_well_formed_with_one_series_per_server,
      .init = scratch_init, .fini = scratch_fini)
 {
-    char csv[128], svg_path[128], script[1024], how[64];
-    struct run_result r;
-    snprintf(csv, sizeof csv, "%s/idle.csv", scratch);
-    snprintf(svg_path, sizeof svg_path, "%s/idle.svg", scratch);
-    FILE *f = fopen(csv, "w");
-    cr_assert_not_null(f);
-    fputs(idle_fixture, f);
-    fclose(f);
-    snprintf(script, sizeof script, "%s/tests/scripts/bench.sh",
-             SOCKLAB_ROOT);
-    const char *const args[] = {script, "--idle-chart", csv, svg_path, NULL};
-    cr_assert_eq(run_program("/bin/sh", args, NULL, 0, 20000, &r), 0, "%s",
-                 harness_error());
-    cr_assert(exited_with(&r.exit, 0), "bench.sh --idle-chart: %s; %s",
-              describe_exit(&r.exit, how, sizeof how), r.err);
-    run_result_free(&r);
-
-    f = fopen(svg_path, "r");
-    cr_assert_not_null(f, "no %s", svg_path);
-    static char svg[1 << 16];
-    size_t n = fread(svg, 1, sizeof svg - 1, f);
-    fclose(f);
-    svg[n] = '\0';
-    const char *why = xml_problem(svg);
-    cr_assert_null(why, "the SVG is not well-formed: %s", why);
+    const char *svg = draw_chart("--idle-chart", "idle", idle_fixture);
 
     static const struct { const char *server; int points; } want[] = {
         {"echo-server-poll", 2}, {"echo-server-epoll", 2}, {"a&lt;b&amp;c", 1}};
