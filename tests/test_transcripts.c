@@ -174,6 +174,16 @@ static int run_examples(struct script_run *r, const char *flag,
     return rc;
 }
 
+/* Check the scratch lesson's markers only, as the script does without a
+ * namespace (SOCKLAB_TRANSCRIPTS_NO_NS): the marker problems, no run. */
+static int check_markers(struct script_run *r)
+{
+    setenv("SOCKLAB_TRANSCRIPTS_NO_NS", "1", 1);
+    int rc = run_script(r, "--transcripts", scratch, SCRATCH_MS);
+    unsetenv("SOCKLAB_TRANSCRIPTS_NO_NS");
+    return rc;
+}
+
 #define expect_has(text, want)                                                \
     cr_expect_not_null(strstr((text), (want)), "expected:\n%s\nin:\n%s",     \
                        (want), (text))
@@ -618,8 +628,7 @@ Test(transcripts, ends_in_the_wrong_place_are_reported)
                "```\n"                                   /* 16 */
                "```text\n"                               /* 17 */
                "```\n");                                 /* 18 */
-    setenv("SOCKLAB_TRANSCRIPTS_NO_NS", "1", 1);
-    int rc = run_script(&r, "--transcripts", scratch, SCRATCH_MS);
+    int rc = check_markers(&r);
     cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
     /* end=exit on terminal 2 is right: left running, it ends by itself. */
     cr_expect_eq(lines_starting(r.err, "lessons/"), 2, "two reports:\n%s",
@@ -659,9 +668,7 @@ Test(transcripts, ready_names_the_line_a_terminal_1_is_waited_for)
                                 "slow terminal=2 ready=bound");
     put_lesson(lesson);
     free(lesson);
-    setenv("SOCKLAB_TRANSCRIPTS_NO_NS", "1", 1);
-    rc = run_script(&r, "--transcripts", scratch, SCRATCH_MS);
-    unsetenv("SOCKLAB_TRANSCRIPTS_NO_NS");
+    rc = check_markers(&r);
     cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
     expect_has(r.err, "lessons/01-demo.md:8: <!-- run: slow -->: ready= "
                       "belongs to terminal 1 or a terminal left running");
@@ -803,9 +810,7 @@ Test(transcripts, typed_lines_terminals_left_running_and_ctrl_c)
                "```\n"                                            /* 8 */
                "```text\n"                                        /* 9 */
                "```\n");                                          /* 10 */
-    setenv("SOCKLAB_TRANSCRIPTS_NO_NS", "1", 1);
-    rc = run_script(&r, "--transcripts", scratch, SCRATCH_MS);
-    unsetenv("SOCKLAB_TRANSCRIPTS_NO_NS");
+    rc = check_markers(&r);
     cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
     expect_has(r.err, "lessons/01-demo.md:1: <!-- run: a terminal=1 -->: "
                       "end=eof is for a terminal 2, 3... left running");
@@ -1180,8 +1185,7 @@ Test(transcripts, markers_without_their_blocks_are_reported)
                "Text, not a command block.\n"   /* 9 */
                "<!-- run: bad colour=red -->\n" /* 10 */
                "<!-- run: -->\n");              /* 11 */
-    setenv("SOCKLAB_TRANSCRIPTS_NO_NS", "1", 1);
-    int rc = run_script(&r, "--transcripts", scratch, SCRATCH_MS);
+    int rc = check_markers(&r);
     cr_expect_eq(rc, 1, "exit %d\n%s", rc, r.err);
     cr_expect_eq(lines_starting(r.err, "lessons/"), 4, "four reports:\n%s",
                  r.err);
@@ -1201,8 +1205,7 @@ Test(transcripts, without_a_namespace_they_skip_with_the_reason)
 
     make_scratch();
     put_lesson(refused_lesson);
-    setenv("SOCKLAB_TRANSCRIPTS_NO_NS", "1", 1);
-    int rc = run_script(&r, "--transcripts", scratch, SCRATCH_MS);
+    int rc = check_markers(&r);
     cr_expect_eq(rc, 0, "exit %d\n%s", rc, r.err);
     expect_has(r.out, "quotes.sh: 1 example (1 output block marked of 1 text "
                       "blocks) found, not run: skipped: "
