@@ -1657,14 +1657,16 @@ function mask_prefix(s,    out, m) {
     return out s
 }
 
-# Ephemeral ports: a port of 32768 or more right after ":" (127.0.0.1:58334,
-# [::1]:37434, the columns of ss) becomes PORT.
-function mask_ports(s,    out, n) {
+# An ephemeral port, 32768 or more, as the last five digits of a match of
+# re that no digit follows, becomes PORT: re is ":NNNNN" for the usual
+# form (127.0.0.1:58334, [::1]:37434, the columns of ss) and a dotted IPv4
+# address then ".NNNNN" for tcpdump -n (127.0.0.1.46061).
+function mask_ports(s, re,    out, n) {
     out = ""
-    while (match(s, /:[0-9][0-9][0-9][0-9][0-9]/)) {
-        n = substr(s, RSTART + 1, 5) + 0
+    while (match(s, re)) {
+        n = substr(s, RSTART + RLENGTH - 5, 5) + 0
         if (n >= 32768 && substr(s, RSTART + RLENGTH, 1) !~ /[0-9]/)
-            out = out substr(s, 1, RSTART) "PORT"
+            out = out substr(s, 1, RSTART + RLENGTH - 6) "PORT"
         else
             out = out substr(s, 1, RSTART + RLENGTH - 1)
         s = substr(s, RSTART + RLENGTH)
@@ -1679,22 +1681,6 @@ function mask_htons(s,    out, n) {
     while (match(s, /htons\([0-9][0-9][0-9][0-9][0-9]\)/)) {
         n = substr(s, RSTART + 6, 5) + 0
         out = out substr(s, 1, RSTART + 5) (n >= 32768 ? "PORT" : substr(s, RSTART + 6, 5)) ")"
-        s = substr(s, RSTART + RLENGTH)
-    }
-    return out s
-}
-
-# tcpdump -n writes an IPv4 address and its port with a dot between,
-# 127.0.0.1.46061: an ephemeral port there becomes PORT as well.
-function mask_dotted_ports(s,    out, n, head) {
-    out = ""
-    while (match(s, /[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+\.[0-9][0-9][0-9][0-9][0-9]/)) {
-        head = substr(s, RSTART, RLENGTH - 5)
-        n = substr(s, RSTART + RLENGTH - 5, 5) + 0
-        if (n >= 32768 && substr(s, RSTART + RLENGTH, 1) !~ /[0-9]/)
-            out = out substr(s, 1, RSTART - 1) head "PORT"
-        else
-            out = out substr(s, 1, RSTART + RLENGTH - 1)
         s = substr(s, RSTART + RLENGTH)
     }
     return out s
@@ -1805,9 +1791,9 @@ function mask(s) {
     s = subst_all(s, "Process [0-9]+ detached", 0, "Process PID detached", 0)
     s = subst_all(s, "[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\\.[0-9]+)?", 0, "TIME", 1)
     s = mask_log_stamp(s)
-    s = mask_ports(s)
+    s = mask_ports(s, ":[0-9][0-9][0-9][0-9][0-9]")
     s = mask_htons(s)
-    s = mask_dotted_ports(s)
+    s = mask_ports(s, "[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9][0-9][0-9][0-9][0-9]")
     s = mask_timer(s)
     s = subst_all(s, "<[0-9]+\\.[0-9]+>", 0, "<DURATION>", 0)
     s = subst_all(s, "[0-9]+[.,]?[0-9]* ?[KMG]?i?B?/s", 0, "RATE", 1)
