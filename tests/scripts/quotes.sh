@@ -80,7 +80,9 @@
 # lessons/*.md names a file that exists, relative to lessons/. Likewise
 # lessons/ko/README.md links every lessons/ko/NN-*.md and a link in
 # lessons/ko/ is relative to lessons/ko/; and the two indexes link each
-# other (ko/README.md from the English, ../README.md back).
+# other (ko/README.md from the English, ../README.md back). The READMEs at
+# the top (README.md, README.ko.md) index no lessons, but each of their
+# local links must name a file that exists, relative to the top.
 #
 # Parity (--parity). The Korean track keeps step with the English: each
 # lessons/NN-*.md has its twin lessons/ko/NN-*.md (the same file name) and
@@ -410,6 +412,14 @@ fi
 # (lessons/ko/*.md). A lesson file name holds no blank.
 lesson_files() {
     for f in lessons/*.md lessons/ko/*.md; do
+        [ ! -f "$f" ] || printf '%s\n' "$f"
+    done
+}
+
+# The READMEs at the top of the project (README.md, README.ko.md), one per
+# line: --links checks their links too.
+top_readmes() {
+    for f in README*.md; do
         [ ! -f "$f" ] || printf '%s\n' "$f"
     done
 }
@@ -1003,15 +1013,19 @@ function link(file, ln, t, index_dir) {
     file = $0
     dir = file
     sub(/[^\/]*$/, "", dir)
-    DIRS[dir] = 1
-    is_index = file == dir "README.md"
-    if (is_index)
-        HAVE_INDEX[dir] = 1
-    name = file
-    sub(/^.*\//, "", name)
-    if (name ~ /^[0-9][0-9]-.+\.md$/) {
-        nlessons++
-        LESSON[dir, ++NL[dir]] = name
+    is_index = 0
+    # A folder of lessons has its index; a README at the top has links only.
+    if (substr(file, 1, 8) == "lessons/") {
+        DIRS[dir] = 1
+        is_index = file == dir "README.md"
+        if (is_index)
+            HAVE_INDEX[dir] = 1
+        name = file
+        sub(/^.*\//, "", name)
+        if (name ~ /^[0-9][0-9]-.+\.md$/) {
+            nlessons++
+            LESSON[dir, ++NL[dir]] = name
+        }
     }
     PL_LN = 0
     PL_FENCE = 0
@@ -2076,7 +2090,7 @@ fi
 
 # ---- the index and local links ----------------------------------------------
 if [ "$do_links" -eq 1 ]; then
-    result=$(lesson_files | awk "$functions$links_job") || {
+    result=$({ lesson_files; top_readmes; } | awk "$functions$links_job") || {
         echo "quotes.sh: awk failed on the links of the lessons" >&2
         exit 70
     }
@@ -2086,12 +2100,13 @@ if [ "$do_links" -eq 1 ]; then
     while IFS=$tab read -r kind file line target; do
         case $kind in
         LINK)
-            if [ ! -e "${file%/*}/$target" ]; then
-                case $file in
-                lessons/*/*) hint="a link is relative to its lesson's folder, ${file%/*}/: ../img/, ../../server/" ;;
-                *) hint="name it as coming instead of linking it" ;;
-                esac
-                echo "$file:$line: links to \"$target\", but ${file%/*}/$target does not exist ($hint)" >&2
+            case $file in
+            lessons/*/*) at=${file%/*}/$target hint="a link is relative to its lesson's folder, ${file%/*}/: ../img/, ../../server/" ;;
+            lessons/*) at=lessons/$target hint="name it as coming instead of linking it" ;;
+            *) at=$target hint="a link in a README at the top is relative to the top" ;;
+            esac
+            if [ ! -e "$at" ]; then
+                echo "$file:$line: links to \"$target\", but $at does not exist ($hint)" >&2
                 dead=$((dead + 1))
             fi
             ;;
